@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kvmx: the user's entry points.
+#
+#   make                 build every module against KDIR (the running kernel)
+#   make install         install modules, udev rule and tools on this host
+#   make dkms-install    register, build and install the DKMS package
+#   make check           userspace unit tests (seconds, no VM)
+#   make vmtest          kernel suites inside the test host VM
+#   make test            check + vmtest (what CI runs)
+#   make demo            boot the test host, start guests, show the registry
+#   make bench           benchmarks (BENCH=name runs one)
+#   make lint            checkpatch, W=1 and sparse over the kernel code
+#   make clean
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+BUILD := $(TOP)/build
+PYTHON ?= python3
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
+
+# Suites run by vmtest; SUITES=core runs one. Test host size and time limit.
+SUITES ?= core
+VM_MEM ?= 6144
+VM_CPUS ?= 2
+VM_TIMEOUT ?= 1500
+BENCH ?=
+
+.PHONY: all modules install dkms-install dkms-uninstall check vmtest test \
+	demo bench lint clean deps test-kernel-modules hosttest
+
+all: modules
+
+modules:
+	@if [ ! -d "$(KDIR)" ]; then \
+		echo "No kernel build tree at $(KDIR)."; \
+		echo "Install the headers of the kernel you build for, or set KDIR= or KVER=."; \
+		exit 1; \
+	fi
+	$(MAKE) -C $(KDIR) M=$(TOP) modules
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(TOP) clean; fi
+	rm -rf $(BUILD)
+
+install: modules
+	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_DIR=updates/kvmx modules_install
+	depmod -a $(KVER)
+	install -D -m 0755 tools/kvmx-attach $(DESTDIR)/usr/lib/kvmx/kvmx-attach
+	install -D -m 0644 udev/99-kvmx.rules $(DESTDIR)/etc/udev/rules.d/99-kvmx.rules
+
+dkms-install:
+	rm -rf /usr/src/kvmx-$(VERSION)
+	mkdir -p /usr/src/kvmx-$(VERSION)
+	git -C $(TOP) archive HEAD | tar -x -C /usr/src/kvmx-$(VERSION) 2>/dev/null || \
+		tar -C $(TOP) --exclude=./build --exclude=.git -cf - . | tar -x -C /usr/src/kvmx-$(VERSION)
+	dkms add -m kvmx -v $(VERSION)
+	dkms build -m kvmx -v $(VERSION) -k $(KVER)
+	dkms install -m kvmx -v $(VERSION) -k $(KVER)
+	install -D -m 0755 tools/kvmx-attach $(DESTDIR)/usr/lib/kvmx/kvmx-attach
+	install -D -m 0644 udev/99-kvmx.rules $(DESTDIR)/etc/udev/rules.d/99-kvmx.rules
+
+dkms-uninstall:
+	-dkms remove -m kvmx -v $(VERSION) --all
+	rm -rf /usr/src/kvmx-$(VERSION)
+
+# --- tests -----------------------------------------------------------------
+
+deps:
+	@bash $(TOP)/scripts/deps.sh
+
+# Build the modules for the test kernel (the one deps installed), with the
+# warnings and sparse checks on: a warning fails the build.
+test-kernel-modules: deps
+	@kv=$$(cat $(BUILD)/kver); \
+	$(MAKE) -C /lib/modules/$$kv/build M=$(TOP) W=1 C=1 modules \
+		>$(BUILD)/modules.log 2>&1; rc=$$?; \
+	if [ $$rc -ne 0 ] || grep -E 'warning:|error:' $(BUILD)/modules.log; then \
+		cat $(BUILD)/modules.log; echo "module build for $$kv failed or warned"; exit 1; \
+	fi; echo "modules built for $$kv (W=1, sparse: clean)"
+
+check:
+	@mkdir -p $(BUILD)/results
+	@bash $(TOP)/selftests/unit/run.sh $(BUILD)
+
+hosttest: deps
+	@mkdir -p $(BUILD)/results
+	@bash $(TOP)/selftests/dkms/run.sh $(BUILD)
+
+vmtest: test-kernel-modules
+	@mkdir -p $(BUILD)/results
+	@$(PYTHON) $(TOP)/selftests/vm/run.py --kver $$(cat $(BUILD)/kver) \
+		--mem $(VM_MEM) --cpus $(VM_CPUS) --timeout $(VM_TIMEOUT) \
+		--results $(BUILD)/results/vm.txt $(SUITES)
+
+test:
+	@rm -rf $(BUILD)/results
+	@$(MAKE) --no-print-directory check; a=$$?; \
+	$(MAKE) --no-print-directory hosttest; b=$$?; \
+	$(MAKE) --no-print-directory vmtest; c=$$?; \
+	bash $(TOP)/selftests/summary.sh $(BUILD)/results && \
+		[ $$a -eq 0 ] && [ $$b -eq 0 ] && [ $$c -eq 0 ]
+
+demo: test-kernel-modules
+	@$(PYTHON) $(TOP)/selftests/vm/run.py --kver $$(cat $(BUILD)/kver) \
+		--mem $(VM_MEM) --cpus $(VM_CPUS) --timeout $(VM_TIMEOUT) \
+		--demo demo
+
+bench: test-kernel-modules
+	@bash $(TOP)/bench/run.sh $(BUILD) $(BENCH)
+
+lint: deps
+	@bash $(TOP)/scripts/lint.sh

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmx_core: VM registry and host memory state shared by the kvmx modules.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/debugfs.h>
+#include <linux/kobject.h>
+
+#include "internal.h"
+
+static bool attach_existing;
+module_param(attach_existing, bool, 0444);
+MODULE_PARM_DESC(attach_existing, "Attach every running VM at load time");
+
+struct kobject *kvmx_kobj;
+struct dentry *kvmx_debugfs;
+
+struct dentry *kvmx_debugfs_root(void)
+{
+	return kvmx_debugfs;
+}
+EXPORT_SYMBOL_GPL(kvmx_debugfs_root);
+
+static int __init kvmx_core_init(void)
+{
+	int ret;
+
+	kvmx_kobj = kobject_create_and_add("kvmx", kernel_kobj);
+	if (!kvmx_kobj)
+		return -ENOMEM;
+	kvmx_debugfs = debugfs_create_dir("kvmx", NULL);
+
+	ret = kvmx_memstate_init();
+	if (ret)
+		goto err_kobj;
+	ret = kvmx_registry_init(attach_existing);
+	if (ret)
+		goto err_memstate;
+	pr_info("loaded\n");
+	return 0;
+
+err_memstate:
+	kvmx_memstate_exit();
+err_kobj:
+	debugfs_remove(kvmx_debugfs);
+	kobject_put(kvmx_kobj);
+	return ret;
+}
+
+static void __exit kvmx_core_exit(void)
+{
+	/* Readers of debugfs files may take registry locks: remove them first. */
+	debugfs_remove(kvmx_debugfs);
+	kvmx_debugfs = NULL;
+	kvmx_registry_exit();
+	kvmx_memstate_exit();
+	kobject_put(kvmx_kobj);
+	pr_info("unloaded\n");
+}
+
+module_init(kvmx_core_init);
+module_exit(kvmx_core_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("kvmx core: VM registry and host memory state");
+MODULE_SOFTDEP("pre: kvm");

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvmx_core: the interface feature modules use.
+ *
+ * A VM is a struct kvm that kvmx_core holds a reference to, named like KVM's
+ * own debugfs entry: "<pid>-<fd>" of the QEMU process and its VM file
+ * descriptor. Feature modules register a client to hear about attach and
+ * detach and to add attributes to /sys/kernel/kvmx/vms/<pid>-<fd>/.
+ */
+#ifndef _KVMX_CORE_H
+#define _KVMX_CORE_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/notifier.h>
+#include <linux/sysfs.h>
+
+struct kvm;
+struct kobject;
+struct dentry;
+struct kvm_memory_slot;
+struct kvmx_vm;
+
+/* At most this many clients (feature modules) at once. */
+#define KVMX_MAX_CLIENTS 8
+
+struct kvmx_client {
+	const char *name;
+	/* Added to every VM's sysfs directory while the client is registered. */
+	const struct attribute_group *vm_group;
+	/*
+	 * Called with the registry lock held, for every VM attached while the
+	 * client is registered (including those present at registration).
+	 * May sleep. A non-zero return keeps the client off that VM.
+	 */
+	int (*attach)(struct kvmx_vm *vm);
+	/* The reverse of attach; also called at client unregistration. */
+	void (*detach)(struct kvmx_vm *vm);
+
+	/* Private to kvmx_core. */
+	struct list_head node;
+	int slot;
+};
+
+int kvmx_register_client(struct kvmx_client *client);
+void kvmx_unregister_client(struct kvmx_client *client);
+
+/* Per-VM data slot of a client, set in its attach callback. */
+void *kvmx_vm_priv(struct kvmx_vm *vm, const struct kvmx_client *client);
+void kvmx_vm_set_priv(struct kvmx_vm *vm, const struct kvmx_client *client,
+		      void *priv);
+
+/* The VM a per-VM sysfs attribute belongs to. */
+struct kvmx_vm *kvmx_vm_from_kobj(struct kobject *kobj);
+
+/*
+ * Valid while the VM is attached, i.e. inside client callbacks and sysfs
+ * handlers of the VM's directory.
+ */
+struct kvm *kvmx_vm_kvm(struct kvmx_vm *vm);
+const char *kvmx_vm_name(struct kvmx_vm *vm);
+pid_t kvmx_vm_pid(struct kvmx_vm *vm);
+
+/*
+ * Walk the user memslots (address space 0) that have a userspace address,
+ * under the VM's SRCU read lock. The callback must not sleep; a non-zero
+ * return stops the walk and is returned.
+ */
+int kvmx_vm_for_each_memslot(struct kvmx_vm *vm,
+			     int (*fn)(struct kvmx_vm *vm,
+				       const struct kvm_memory_slot *slot,
+				       void *arg),
+			     void *arg);
+/* Bytes of guest memory in writable user memslots. */
+u64 kvmx_vm_memory_bytes(struct kvmx_vm *vm);
+
+/* Host memory states, from plenty to scarce. */
+enum kvmx_mem_state {
+	KVMX_MEM_HIGH,
+	KVMX_MEM_CLEAR,
+	KVMX_MEM_SOFT,
+	KVMX_MEM_HARD,
+	KVMX_MEM_LOW,
+};
+
+struct kvmx_memstate_event {
+	enum kvmx_mem_state old_state;
+	enum kvmx_mem_state new_state;
+	u64 available_bytes;
+	u64 total_bytes;
+};
+
+enum kvmx_mem_state kvmx_memstate(void);
+const char *kvmx_memstate_name(enum kvmx_mem_state state);
+/*
+ * Blocking notifier chain: called from process context on every state
+ * change with action = new state and data = struct kvmx_memstate_event.
+ */
+int kvmx_memstate_register_notifier(struct notifier_block *nb);
+int kvmx_memstate_unregister_notifier(struct notifier_block *nb);
+
+/* /sys/kernel/debug/kvmx, or an error pointer if debugfs is unavailable. */
+struct dentry *kvmx_debugfs_root(void);
+
+#endif /* _KVMX_CORE_H */
