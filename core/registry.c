@@ -2,8 +2,8 @@
 /*
  * The VM registry: which KVM VMs kvmx manages.
  *
- * A VM is found through the file table of its QEMU process: a file whose
- * anon-inode name is "kvm-vm" and whose f_op belongs to the kvm module. We
+ * A VM is found through the file table of its QEMU process: a file for
+ * which KVM's file_is_kvm() is true (its "kvm-vm" anon-inode file). We
  * hold a reference on its struct kvm while it is attached, and an MMU
  * notifier on its mm tells us when the process's address space goes away,
  * at which point a work item detaches it.
@@ -412,13 +412,13 @@ err_put_kvm:
 	return ret;
 }
 
+/*
+ * KVM exports file_is_kvm() for exactly this question. (The file's f_op
+ * owner is the vendor module, kvm_amd or kvm_intel, not kvm.)
+ */
 static bool kvmx_file_is_vm(struct file *file)
 {
-	const struct file_operations *fops = file->f_op;
-
-	if (!fops || !fops->owner || strcmp(module_name(fops->owner), "kvm"))
-		return false;
-	return !strcmp(file->f_path.dentry->d_name.name, "kvm-vm");
+	return file_is_kvm(file);
 }
 
 struct kvmx_scan {

@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: GPL-2.0
+# TAP 13 helpers for kvmx's shell suites (kselftest conventions: exit 0 when
+# every test passed, 1 when one failed, 4 when the whole suite is skipped).
+
+KVMX_DIR=${KVMX_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+KVMX_BIN=$KVMX_DIR/build/bin
+KVMX_GUEST=$KVMX_DIR/selftests/lib/kvmx-guest
+KVMX_SYS=/sys/kernel/kvmx
+KVMX_DBG=/sys/kernel/debug/kvmx
+export KVMX_DIR
+
+_tap_n=0
+_tap_fail=0
+_tap_plan=
+
+tap_plan() { _tap_plan=$1; echo "TAP version 13"; echo "1..$1"; }
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+not_ok() { _tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1)); echo "not ok $_tap_n - $*"; }
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1 # SKIP ${2:-}"; }
+diag() { echo "# $*"; }
+
+# check DESCRIPTION COMMAND...: one test, passing when COMMAND succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+skip_all() { echo "TAP version 13"; echo "1..0 # SKIP $*"; exit 4; }
+
+tap_done() {
+	if [ -n "$_tap_plan" ] && [ "$_tap_n" -ne "$_tap_plan" ]; then
+		diag "planned $_tap_plan tests, ran $_tap_n"
+		_tap_fail=$((_tap_fail + 1))
+	fi
+	[ "$_tap_fail" -eq 0 ] && exit 0
+	exit 1
+}
+
+# wait_for SECONDS COMMAND...: poll COMMAND every 0.1 s until it succeeds.
+wait_for() {
+	local limit=$1 end
+	shift
+	end=$(($(date +%s%N) + limit * 1000000000))
+	until "$@"; do
+		[ "$(date +%s%N)" -gt "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+# write_errno FILE VALUE: write VALUE to FILE, print the errno name, or OK.
+write_errno() {
+	python3 -c '
+import errno, os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY)
+    os.write(fd, sys.argv[2].encode())
+    os.close(fd)
+    print("OK")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno))
+' "$1" "$2"
+}
+
+# expect_errno DESC ERRNO FILE VALUE
+expect_errno() {
+	local got
+	got=$(write_errno "$3" "$4")
+	if [ "$got" = "$2" ]; then
+		ok "$1: $2"
+	else
+		not_ok "$1: expected $2, got $got"
+	fi
+}
+
+# Load kvmx_core from the build tree (and unload it at exit if we did).
+kvmx_load_core() {
+	if [ ! -d /sys/module/kvmx_core ]; then
+		insmod "$KVMX_DIR/core/kvmx_core.ko" "$@" || return 1
+	fi
+}
+kvmx_unload_all() {
+	local m
+	for m in balloon_alb idle_tax largepage_break ksm_cmd kvmx_core; do
+		[ -d /sys/module/$m ] && rmmod $m
+	done
+	return 0
+}
+
+vm_entries() { ls "$KVMX_SYS/vms" 2>/dev/null; }
+vm_count() { vm_entries | wc -l; }
+dbg_stat() { awk -v k="$1" '$1 == k { print $2 }' "$KVMX_DBG/stats"; }
