@@ -23,7 +23,7 @@ VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
 # Suites run by vmtest; SUITES=core runs one. Test host size and time limit.
 SUITES ?= core
 VM_MEM ?= 6144
-VM_CPUS ?= 2
+VM_CPUS ?= 1
 VM_TIMEOUT ?= 1500
 BENCH ?=
 
@@ -41,7 +41,8 @@ modules:
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
 
 clean:
-	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(TOP) clean; fi
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(TOP) clean; \
+		$(MAKE) -C $(KDIR) M=$(TOP)/selftests/modules clean; fi
 	rm -rf $(BUILD)
 
 install: modules
@@ -74,7 +75,9 @@ deps:
 # warnings and sparse checks on: a warning fails the build.
 test-kernel-modules: deps
 	@kv=$$(cat $(BUILD)/kver); \
-	$(MAKE) -C /lib/modules/$$kv/build M=$(TOP) W=1 C=1 modules \
+	{ $(MAKE) -C /lib/modules/$$kv/build M=$(TOP) W=1 C=1 modules && \
+	  $(MAKE) -C /lib/modules/$$kv/build M=$(TOP)/selftests/modules \
+		KBUILD_EXTRA_SYMBOLS=$(TOP)/Module.symvers W=1 C=1 modules; } \
 		>$(BUILD)/modules.log 2>&1; rc=$$?; \
 	if [ $$rc -ne 0 ] || grep -E 'warning:|error:' $(BUILD)/modules.log; then \
 		cat $(BUILD)/modules.log; echo "module build for $$kv failed or warned"; exit 1; \

@@ -90,3 +90,52 @@ kvmx_unload_all() {
 vm_entries() { ls "$KVMX_SYS/vms" 2>/dev/null; }
 vm_count() { vm_entries | wc -l; }
 dbg_stat() { awk -v k="$1" '$1 == k { print $2 }' "$KVMX_DBG/stats"; }
+
+kvmx_load_test_client() {
+	[ -d /sys/module/kvmx_test_client ] ||
+		insmod "$KVMX_DIR/selftests/modules/kvmx_test_client.ko"
+}
+
+# The registry entry ("<pid>-<fd>") of the VM run by process PID, if any.
+vm_of_pid() {
+	local d
+	for d in "$KVMX_SYS"/vms/"$1"-*; do
+		[ -d "$d" ] && { basename "$d"; return 0; }
+	done
+	return 1
+}
+has_vm_of_pid() { vm_of_pid "$1" >/dev/null; }
+no_vm_of_pid() { ! vm_of_pid "$1" >/dev/null; }
+no_vms() { [ "$(vm_count)" -eq 0 ]; }
+
+# KVM's own debugfs directory of a VM exists while its struct kvm does.
+kvm_alive() { ls -d /sys/kernel/debug/kvm/"$1"-* >/dev/null 2>&1; }
+kvm_gone() { ! kvm_alive "$1"; }
+
+guest() { "$KVMX_GUEST" "$@"; }
+guest_pid() { "$KVMX_GUEST" pid "$1"; }
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+
+# Guest workload: kvmx-fill holding memory inside guest NAME.
+#   fill_start NAME SIZE PATTERN SEED [extra kvmx-fill options]
+fill_start() {
+	local g=$1 size=$2 pat=$3 seed=$4
+	shift 4
+	guest run "$g" -- "/host$KVMX_BIN/kvmx-fill hold --size $size" \
+		"--pattern $pat --seed $seed --ready-file /tmp/fill.ready" \
+		"--status-file /tmp/fill.status $* >/tmp/fill.log 2>&1 &" \
+		"i=0; while [ ! -e /tmp/fill.ready ] && [ \$i -lt 600 ]; do" \
+		"sleep 0.1; i=\$((i+1)); done; cat /tmp/fill.ready"
+}
+# fill_verify NAME: verify now; prints the VERIFY line, fails on mismatches.
+fill_verify() {
+	local out
+	out=$(guest run "$1" -- 'rm -f /tmp/fill.status; kill -USR1 $(pidof kvmx-fill);' \
+		'i=0; while [ ! -e /tmp/fill.status ] && [ $i -lt 600 ]; do' \
+		'sleep 0.1; i=$((i+1)); done; cat /tmp/fill.status')
+	echo "$out"
+	case "$out" in
+	*"VERIFY "*" mismatches=0 "*) return 0 ;;
+	esac
+	return 1
+}
