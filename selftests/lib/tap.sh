@@ -81,7 +81,8 @@ kvmx_load_core() {
 }
 kvmx_unload_all() {
 	local m
-	for m in balloon_alb idle_tax largepage_break ksm_cmd kvmx_core; do
+	for m in kvmx_test_client balloon_alb idle_tax largepage_break ksm_cmd \
+		 kvmx_core; do
 		[ -d /sys/module/$m ] && rmmod $m
 	done
 	return 0
