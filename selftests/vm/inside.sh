@@ -87,7 +87,7 @@ run_one() {
 }
 
 if [ "$mode" = demo ]; then
-	(cd "$KVMX_DIR" && bash selftests/vm/demo.sh 2>&1) </dev/null >&3
+	run_one demo "$KVMX_DIR/selftests/vm/demo.sh"
 	finish
 fi
 

@@ -79,6 +79,10 @@ class Section:
         """(passed, failed, skipped, failure descriptions)."""
         p = f = s = 0
         bad = []
+        if self.suite == "demo":
+            if self.rc == 0:
+                return 1, 0, 0, []
+            return 0, 1, 0, [f"demo failed (status {self.rc})"]
         for line in self.lines:
             m = re.match(r"^(not ok|ok)\b\s*\d*\s*-?\s*(.*)$", line)
             if not m:
