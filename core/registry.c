@@ -112,11 +112,8 @@ void kvmx_vm_set_priv(struct kvmx_vm *vm, const struct kvmx_client *client,
 }
 EXPORT_SYMBOL_GPL(kvmx_vm_set_priv);
 
-int kvmx_vm_for_each_memslot(struct kvmx_vm *vm,
-			     int (*fn)(struct kvmx_vm *vm,
-				       const struct kvm_memory_slot *slot,
-				       void *arg),
-			     void *arg)
+int kvmx_vm_walk_memslots(struct kvmx_vm *vm, kvmx_memslot_cb_t fn,
+			  void *arg)
 {
 	struct kvm *kvm = vm->kvm;
 	struct kvm_memory_slot *slot;
@@ -133,7 +130,7 @@ int kvmx_vm_for_each_memslot(struct kvmx_vm *vm,
 	srcu_read_unlock(&kvm->srcu, idx);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(kvmx_vm_for_each_memslot);
+EXPORT_SYMBOL_GPL(kvmx_vm_walk_memslots);
 
 struct kvmx_mem_sum {
 	u64 bytes;
@@ -155,7 +152,7 @@ static struct kvmx_mem_sum kvmx_vm_mem_sum(struct kvmx_vm *vm)
 {
 	struct kvmx_mem_sum sum = { 0, 0 };
 
-	kvmx_vm_for_each_memslot(vm, kvmx_sum_slot, &sum);
+	kvmx_vm_walk_memslots(vm, kvmx_sum_slot, &sum);
 	return sum;
 }
 
@@ -618,7 +615,7 @@ static int kvmx_vms_show(struct seq_file *m, void *unused)
 
 		seq_printf(m, "%s pid %d memory_bytes %llu memslots %u\n",
 			   vm->name, vm->pid, sum.bytes, sum.slots);
-		kvmx_vm_for_each_memslot(vm, kvmx_show_slot, m);
+		kvmx_vm_walk_memslots(vm, kvmx_show_slot, m);
 	}
 	mutex_unlock(&kvmx_lock);
 	return 0;

@@ -66,11 +66,10 @@ pid_t kvmx_vm_pid(struct kvmx_vm *vm);
  * under the VM's SRCU read lock. The callback must not sleep; a non-zero
  * return stops the walk and is returned.
  */
-int kvmx_vm_for_each_memslot(struct kvmx_vm *vm,
-			     int (*fn)(struct kvmx_vm *vm,
-				       const struct kvm_memory_slot *slot,
-				       void *arg),
-			     void *arg);
+typedef int (*kvmx_memslot_cb_t)(struct kvmx_vm *vm,
+			       const struct kvm_memory_slot *slot, void *arg);
+int kvmx_vm_walk_memslots(struct kvmx_vm *vm, kvmx_memslot_cb_t fn,
+			  void *arg);
 /* Bytes of guest memory in writable user memslots. */
 u64 kvmx_vm_memory_bytes(struct kvmx_vm *vm);
 

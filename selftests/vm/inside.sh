@@ -32,8 +32,6 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm /dev/hugepages
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 mount -t hugetlbfs hugetlbfs /dev/hugepages
@@ -42,6 +40,14 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 kvmxout /kvmx-out
 hostname kvmx-testhost
 
 KVMX_DIR=$(arg kvmx.dir)
+# Fresh /tmp and /run, unless the project itself lives there (the overlay
+# already keeps every write in memory).
+for d in /tmp /run; do
+	case "$KVMX_DIR/" in
+	"$d"/*) ;;
+	*) mount -t tmpfs tmpfs "$d" ;;
+	esac
+done
 KVMX_KVER=$(uname -r)
 KVMX_BUILD=$KVMX_DIR/build
 KVMX_OUT=/kvmx-out
