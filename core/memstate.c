@@ -137,7 +137,7 @@ static ssize_t thresholds_show(struct kobject *kobj,
 
 /* Exactly MEMSTATE_NR_LIMITS unsigned decimals separated by blanks. */
 static int memstate_parse_limits(const char *buf, size_t count,
-				 unsigned int *limit)
+				 struct memstate_cfg *cfg)
 {
 	char *tmp, *cur, *tok;
 	int i = 0, ret = 0;
@@ -153,7 +153,7 @@ static int memstate_parse_limits(const char *buf, size_t count,
 			ret = -EINVAL;
 			break;
 		}
-		ret = kstrtouint(tok, 10, &limit[i++]);
+		ret = kstrtouint(tok, 10, &cfg->limit[i++]);
 		if (ret)
 			break;
 	}
@@ -163,16 +163,26 @@ static int memstate_parse_limits(const char *buf, size_t count,
 	return ret;
 }
 
-static ssize_t thresholds_store(struct kobject *kobj,
-				struct kobj_attribute *attr, const char *buf,
-				size_t count)
+static int memstate_parse_hysteresis(const char *buf, size_t count,
+				     struct memstate_cfg *cfg)
+{
+	return kstrtouint(buf, 10, &cfg->hysteresis);
+}
+
+/*
+ * Apply one sysfs write to a copy of the configuration; install the copy
+ * only if it parses and passes the policy's checks, then re-evaluate.
+ */
+static ssize_t memstate_update(const char *buf, size_t count,
+			       int (*parse)(const char *buf, size_t count,
+					    struct memstate_cfg *cfg))
 {
 	struct memstate_cfg cfg;
 	int ret;
 
 	mutex_lock(&memstate_lock);
 	cfg = memstate_cfg;
-	ret = memstate_parse_limits(buf, count, cfg.limit);
+	ret = parse(buf, count, &cfg);
 	if (!ret)
 		ret = memstate_cfg_check(&cfg);
 	if (!ret)
@@ -182,6 +192,13 @@ static ssize_t thresholds_store(struct kobject *kobj,
 		return ret;
 	memstate_kick();
 	return count;
+}
+
+static ssize_t thresholds_store(struct kobject *kobj,
+				struct kobj_attribute *attr, const char *buf,
+				size_t count)
+{
+	return memstate_update(buf, count, memstate_parse_limits);
 }
 
 static ssize_t hysteresis_show(struct kobject *kobj,
@@ -194,21 +211,7 @@ static ssize_t hysteresis_store(struct kobject *kobj,
 				struct kobj_attribute *attr, const char *buf,
 				size_t count)
 {
-	struct memstate_cfg cfg;
-	int ret;
-
-	mutex_lock(&memstate_lock);
-	cfg = memstate_cfg;
-	ret = kstrtouint(buf, 10, &cfg.hysteresis);
-	if (!ret)
-		ret = memstate_cfg_check(&cfg);
-	if (!ret)
-		memstate_cfg = cfg;
-	mutex_unlock(&memstate_lock);
-	if (ret)
-		return ret;
-	memstate_kick();
-	return count;
+	return memstate_update(buf, count, memstate_parse_hysteresis);
 }
 
 static ssize_t poll_ms_show(struct kobject *kobj, struct kobj_attribute *attr,
