@@ -29,9 +29,12 @@ for i in $(seq 1 $cycles); do
 	else
 		guest stop c$i --kill
 	fi
+	t0=$(ms_now)
 	if ! wait_for 3 no_vm_of_pid "$pid"; then
 		diag "cycle $i: entry stayed"
 		bad=$((bad + 1))
+	else
+		diag "cycle $i: pid $pid attached, detached $(($(ms_now) - t0)) ms after QEMU stopped"
 	fi
 	if ! wait_for 5 kvm_gone "$pid"; then
 		diag "cycle $i: VM of pid $pid still alive"
