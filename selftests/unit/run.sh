@@ -24,7 +24,16 @@ count() {
 CFLAGS="-O2 -g -Wall -Wextra -Werror -std=gnu11 -I$top/include -fsanitize=address,undefined"
 for t in "$top"/selftests/unit/test_*.c; do
 	name=$(basename "$t" .c)
-	src=$top/core/${name#test_}.c
+	# the code under test lives in one of the module folders
+	src=
+	for d in core ksm_cmd idle_tax largepage_break balloon_alb tools; do
+		[ -f "$top/$d/${name#test_}.c" ] && src=$top/$d/${name#test_}.c
+	done
+	if [ -z "$src" ]; then
+		echo "  $name: no ${name#test_}.c in any module folder"
+		failed=$((failed + 1))
+		continue
+	fi
 	bin=$out/$name
 	if ! gcc $CFLAGS -I"$(dirname "$src")" -o "$bin" "$t" "$src" 2>"$out/$name.cc.log"; then
 		cat "$out/$name.cc.log"
