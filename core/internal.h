@@ -11,6 +11,19 @@ extern struct dentry *kvmx_debugfs;
 int kvmx_registry_init(bool attach_existing);
 void kvmx_registry_exit(void);
 
+/* Registry internals the KSM hook uses. */
+void kvmx_registry_lock(void);
+void kvmx_registry_unlock(void);
+int kvmx_vms_walk_locked(int (*fn)(struct kvmx_vm *vm, void *arg), void *arg);
+struct mm_struct *kvmx_vm_mm(struct kvmx_vm *vm);
+bool kvmx_vm_released(struct kvmx_vm *vm);
+
+/* KSM hook (ksm_hook.c). */
+int kvmx_ksm_init(void);
+void kvmx_ksm_exit(void);
+/* Called with the registry lock held after a VM was added or removed. */
+void kvmx_ksm_vms_changed(void);
+
 int kvmx_memstate_init(void);
 void kvmx_memstate_exit(void);
 

@@ -17,6 +17,12 @@ MODULE_PARM_DESC(attach_existing, "Attach every running VM at load time");
 struct kobject *kvmx_kobj;
 struct dentry *kvmx_debugfs;
 
+struct kobject *kvmx_sysfs_root(void)
+{
+	return kvmx_kobj;
+}
+EXPORT_SYMBOL_GPL(kvmx_sysfs_root);
+
 struct dentry *kvmx_debugfs_root(void)
 {
 	return kvmx_debugfs;
@@ -32,6 +38,9 @@ static int __init kvmx_core_init(void)
 		return -ENOMEM;
 	kvmx_debugfs = debugfs_create_dir("kvmx", NULL);
 
+	ret = kvmx_ksm_init();
+	if (ret)
+		goto err_kobj;
 	ret = kvmx_memstate_init();
 	if (ret)
 		goto err_kobj;
@@ -56,6 +65,7 @@ static void __exit kvmx_core_exit(void)
 	kvmx_debugfs = NULL;
 	kvmx_registry_exit();
 	kvmx_memstate_exit();
+	kvmx_ksm_exit();
 	kobject_put(kvmx_kobj);
 	pr_info("unloaded\n");
 }
@@ -64,5 +74,5 @@ module_init(kvmx_core_init);
 module_exit(kvmx_core_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("kvmx core: VM registry and host memory state");
+MODULE_DESCRIPTION("kvmx core: VM registry, KSM hook and host memory state");
 MODULE_SOFTDEP("pre: kvm");

@@ -35,6 +35,7 @@
 enum {
 	KVMX_VM_DETACHING,	/* detach started; the notifier must not queue */
 	KVMX_VM_RELEASE_QUEUED,	/* release_work queued and holds a reference */
+	KVMX_VM_RELEASED,	/* the address space is going away */
 };
 
 struct kvmx_vm {
@@ -66,6 +67,42 @@ static unsigned long kvmx_detached_total;
 static unsigned long kvmx_released_total;
 
 /* --- per-VM object and sysfs directory ---------------------------------- */
+
+/* --- for the KSM hook ----------------------------------------------------- */
+
+void kvmx_registry_lock(void)
+{
+	mutex_lock(&kvmx_lock);
+}
+
+void kvmx_registry_unlock(void)
+{
+	mutex_unlock(&kvmx_lock);
+}
+
+int kvmx_vms_walk_locked(int (*fn)(struct kvmx_vm *vm, void *arg), void *arg)
+{
+	struct kvmx_vm *vm;
+	int ret;
+
+	lockdep_assert_held(&kvmx_lock);
+	list_for_each_entry(vm, &kvmx_vms, node) {
+		ret = fn(vm, arg);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+struct mm_struct *kvmx_vm_mm(struct kvmx_vm *vm)
+{
+	return vm->mm;
+}
+
+bool kvmx_vm_released(struct kvmx_vm *vm)
+{
+	return test_bit(KVMX_VM_RELEASED, &vm->flags);
+}
 
 static void kvmx_vm_release_kobj(struct kobject *kobj)
 {
@@ -285,6 +322,8 @@ static void kvmx_vm_detach(struct kvmx_vm *vm)
 	lockdep_assert_held(&kvmx_lock);
 	set_bit(KVMX_VM_DETACHING, &vm->flags);
 	list_del_init(&vm->node);
+	/* The KSM hook forgets the VM before its clients free their state. */
+	kvmx_ksm_vms_changed();
 	list_for_each_entry_reverse(c, &kvmx_clients, node)
 		kvmx_client_detach_vm(c, vm);
 	kobject_uevent(&vm->kobj, KOBJ_REMOVE);
@@ -321,6 +360,8 @@ static void kvmx_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct kvmx_vm *vm = container_of(mn, struct kvmx_vm, mn);
 
+	/* The KSM hook stops trusting this VM's anon_vma pointers. */
+	set_bit(KVMX_VM_RELEASED, &vm->flags);
 	if (test_bit(KVMX_VM_DETACHING, &vm->flags))
 		return;
 	if (test_and_set_bit(KVMX_VM_RELEASE_QUEUED, &vm->flags))
@@ -393,6 +434,7 @@ static int kvmx_attach_kvm(struct kvm *kvm, pid_t pid, int fd)
 	list_add_tail(&vm->node, &kvmx_vms);
 	list_for_each_entry(c, &kvmx_clients, node)
 		kvmx_client_attach_vm(c, vm);
+	kvmx_ksm_vms_changed();
 	kobject_uevent(&vm->kobj, KOBJ_ADD);
 	kvmx_attached_total++;
 	pr_info("attached VM %s\n", vm->name);

@@ -1,0 +1,1064 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The KSM hook: ksmd orders pages by (domain, class, content).
+ *
+ * KSM's stable and unstable trees order pages with memcmp_pages(); the tree
+ * walks themselves are inlined into ksmd. An ftrace IPMODIFY hook sends
+ * ksmd's calls (and only ksmd's) to kvmx_ksm_memcmp_pages(), which compares
+ * the keys a policy module supplies before it reads any content. KSM's
+ * per-pass checksum (xxh64() of the page, inlined into ksmd) is taken over
+ * by a kprobe on xxh64 for ksmd's page-sized calls: it hashes the page in
+ * sub-blocks, tells the policy, and returns a value with KSM's semantics
+ * (same content, same value; an all-zero page gives exactly the checksum of
+ * the zero page). Tracepoints mark the start of each pass, when keys are
+ * published, and record the key of every KSM page KSM makes.
+ *
+ * page -> VM: an anonymous folio's mapping is the anon_vma of the VMA it was
+ * faulted in. A map from anon_vma to VM, built from the memslots of the
+ * attached VMs, is rebuilt at each pass start and at every attach and
+ * detach, and published with RCU.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/kvm_host.h>
+#include <linux/ftrace.h>
+#include <linux/kprobes.h>
+#include <linux/tracepoint.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/rmap.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/xarray.h>
+#include <linux/xxhash.h>
+#include <linux/workqueue.h>
+#include <linux/mman.h>
+#include <linux/ksm.h>
+#include <linux/utsname.h>
+
+#include <kvmx/ksm.h>
+#include "internal.h"
+
+/* --- state ---------------------------------------------------------------- */
+
+struct kvmx_ksm_slot {
+	unsigned long hva;
+	unsigned long npages;
+	u64 gfn;
+};
+
+struct kvmx_ksm_vmmap {
+	struct kvmx_vm *vm;
+	unsigned int nslots;
+	struct kvmx_ksm_slot *slots;
+};
+
+struct kvmx_ksm_av {
+	unsigned long av;	/* anon_vma address, never dereferenced */
+	unsigned long start;	/* of a VMA using it */
+	unsigned long pgoff;
+	unsigned int vmi;	/* index in vms */
+};
+
+struct kvmx_ksm_map {
+	struct rcu_head rcu;
+	unsigned long seq;	/* pass during which it was built */
+	unsigned int nvms, navs;
+	struct kvmx_ksm_vmmap *vms;
+	struct kvmx_ksm_av *avs;
+};
+
+/* The recorded key of a KSM page, by pfn. */
+struct kvmx_kpage {
+	unsigned long node;	/* folio->mapping it belongs to */
+	struct kvmx_ksm_key key;
+	struct rcu_head rcu;
+};
+
+struct kvmx_ksm_class_stats {
+	u64 calls;		/* hook calls with a page of this class */
+	u64 compares;		/* content comparisons */
+	u64 bytes;		/* bytes of content compared */
+	u64 key_settled;	/* decided by the key alone */
+	u64 merges;		/* pages merged into a KSM page */
+};
+
+static DEFINE_MUTEX(kvmx_ksm_mutex);	/* registration */
+static const struct kvmx_ksm_policy __rcu *kvmx_ksm_pol;
+static bool kvmx_ksm_installed;
+static struct task_struct *kvmx_ksmd;
+static struct kvmx_ksm_map __rcu *kvmx_ksm_map;
+static DEFINE_XARRAY(kvmx_kpages);
+static struct work_struct kvmx_ksm_refresh_work;
+
+/* Written by ksmd only. */
+static unsigned long kvmx_ksm_seq;
+static unsigned int kvmx_ksm_nsub;
+static struct {
+	unsigned long pfn[2];
+	struct kvmx_ksm_key key;
+	bool valid;
+} kvmx_ksm_last_equal;
+
+/* xxh64 of an all-zero page, and of an all-zero sub-block per split. */
+static u64 kvmx_ksm_zero_full;
+static u64 kvmx_ksm_zero_sub[ilog2(KVMX_KSM_MAX_SUBBLOCKS) + 1];
+
+/* Statistics: written by ksmd, read racily by debugfs. */
+static struct kvmx_ksm_class_stats kvmx_ksm_cs[KVMX_KSM_STAT_CLASSES];
+static struct {
+	u64 passes;
+	u64 checksums;		/* page checksums ksmd computed */
+	u64 checksums_vm;	/* ... of pages of attached VMs */
+	u64 zero_merges;	/* pages merged with the zero page */
+	u64 kpages_recorded;
+	u64 kpages_unknown;	/* KSM pages compared without a known key */
+	u64 nomem;		/* key records lost to allocation failure */
+	u64 map_rebuilds;
+	u64 unknown_anon;	/* anon pages compared while the map was stale */
+} kvmx_ksm_st;
+
+static const char * const kvmx_ksm_tp_names[] = {
+	"ksm_start_scan", "ksm_merge_with_ksm_page", "ksm_merge_one_page",
+	"ksm_remove_ksm_page",
+};
+
+static struct tracepoint *kvmx_ksm_tps[ARRAY_SIZE(kvmx_ksm_tp_names)];
+
+/* --- page -> VM map ------------------------------------------------------- */
+
+static void kvmx_ksm_map_free(struct kvmx_ksm_map *map)
+{
+	unsigned int i;
+
+	if (!map)
+		return;
+	for (i = 0; i < map->nvms; i++)
+		kfree(map->vms[i].slots);
+	kfree(map->vms);
+	kfree(map->avs);
+	kfree(map);
+}
+
+static void kvmx_ksm_map_free_rcu(struct rcu_head *rcu)
+{
+	kvmx_ksm_map_free(container_of(rcu, struct kvmx_ksm_map, rcu));
+}
+
+struct kvmx_ksm_build {
+	struct kvmx_ksm_map *map;
+	unsigned int vms_cap, avs_cap;
+	int err;
+};
+
+struct kvmx_ksm_slots_arg {
+	struct kvmx_ksm_vmmap *vmm;
+	unsigned int cap;
+};
+
+static int kvmx_ksm_count_slot(struct kvmx_vm *vm,
+			       const struct kvm_memory_slot *slot, void *arg)
+{
+	(*(unsigned int *)arg)++;
+	return 0;
+}
+
+static int kvmx_ksm_copy_slot(struct kvmx_vm *vm,
+			      const struct kvm_memory_slot *slot, void *arg)
+{
+	struct kvmx_ksm_slots_arg *a = arg;
+	struct kvmx_ksm_slot *s;
+
+	if (a->vmm->nslots >= a->cap)
+		return 1;
+	s = &a->vmm->slots[a->vmm->nslots++];
+	s->hva = slot->userspace_addr;
+	s->npages = slot->npages;
+	s->gfn = slot->base_gfn;
+	return 0;
+}
+
+static int kvmx_ksm_add_av(struct kvmx_ksm_build *b, unsigned long av,
+			   struct vm_area_struct *vma, unsigned int vmi)
+{
+	struct kvmx_ksm_map *map = b->map;
+	struct kvmx_ksm_av *e;
+	unsigned int i;
+
+	for (i = 0; i < map->navs; i++)
+		if (map->avs[i].av == av && map->avs[i].vmi == vmi)
+			return 0;
+	if (map->navs == b->avs_cap) {
+		unsigned int cap = b->avs_cap ? 2 * b->avs_cap : 16;
+
+		e = krealloc_array(map->avs, cap, sizeof(*e), GFP_KERNEL);
+		if (!e)
+			return -ENOMEM;
+		map->avs = e;
+		b->avs_cap = cap;
+	}
+	e = &map->avs[map->navs++];
+	e->av = av;
+	e->start = vma->vm_start;
+	e->pgoff = vma->vm_pgoff;
+	e->vmi = vmi;
+	return 0;
+}
+
+static int kvmx_ksm_map_vm(struct kvmx_vm *vm, void *arg)
+{
+	struct kvmx_ksm_build *b = arg;
+	struct kvmx_ksm_map *map = b->map;
+	struct kvmx_ksm_slots_arg sa;
+	struct kvmx_ksm_vmmap *vmm;
+	struct mm_struct *mm = kvmx_vm_mm(vm);
+	unsigned int i, vmi, n = 0;
+	int ret = 0;
+
+	if (kvmx_vm_released(vm))
+		return 0;
+	if (map->nvms == b->vms_cap) {
+		unsigned int cap = b->vms_cap ? 2 * b->vms_cap : 8;
+
+		vmm = krealloc_array(map->vms, cap, sizeof(*vmm), GFP_KERNEL);
+		if (!vmm)
+			return -ENOMEM;
+		map->vms = vmm;
+		b->vms_cap = cap;
+	}
+	kvmx_vm_walk_memslots(vm, kvmx_ksm_count_slot, &n);
+	vmi = map->nvms;
+	vmm = &map->vms[vmi];
+	vmm->vm = vm;
+	vmm->nslots = 0;
+	/* Slots added between the count and the copy wait for the next pass. */
+	vmm->slots = kcalloc(max(n, 1U), sizeof(*vmm->slots), GFP_KERNEL);
+	if (!vmm->slots)
+		return -ENOMEM;
+	map->nvms++;
+	sa.vmm = vmm;
+	sa.cap = n;
+	kvmx_vm_walk_memslots(vm, kvmx_ksm_copy_slot, &sa);
+
+	if (!mmget_not_zero(mm))
+		return 0;
+	mmap_read_lock(mm);
+	for (i = 0; i < vmm->nslots && !ret; i++) {
+		unsigned long start = vmm->slots[i].hva;
+		unsigned long end = start + (vmm->slots[i].npages << PAGE_SHIFT);
+		struct vm_area_struct *vma;
+
+		for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+		     vma = find_vma(mm, vma->vm_end)) {
+			struct anon_vma *av = READ_ONCE(vma->anon_vma);
+
+			if (!av)
+				continue;
+			ret = kvmx_ksm_add_av(b, (unsigned long)av, vma, vmi);
+			if (!ret && av->root != av)
+				ret = kvmx_ksm_add_av(b, (unsigned long)av->root,
+						      vma, vmi);
+			if (ret)
+				break;
+		}
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return ret;
+}
+
+static int kvmx_ksm_av_cmp(const void *a, const void *b)
+{
+	const struct kvmx_ksm_av *x = a, *y = b;
+
+	if (x->av != y->av)
+		return x->av < y->av ? -1 : 1;
+	return 0;
+}
+
+/* Rebuild the page -> VM map. Registry lock held. */
+static void kvmx_ksm_rebuild(bool sync)
+{
+	struct kvmx_ksm_build b = {};
+	struct kvmx_ksm_map *old;
+
+	if (!READ_ONCE(kvmx_ksm_installed))
+		return;
+	b.map = kzalloc(sizeof(*b.map), GFP_KERNEL);
+	if (b.map) {
+		b.map->seq = READ_ONCE(kvmx_ksm_seq);
+		b.err = kvmx_vms_walk_locked(kvmx_ksm_map_vm, &b);
+		if (b.err) {
+			pr_warn_ratelimited("cannot map guest memory for KSM (%d)\n",
+					    b.err);
+			kvmx_ksm_map_free(b.map);
+			b.map = NULL;
+		} else {
+			sort(b.map->avs, b.map->navs, sizeof(*b.map->avs),
+			     kvmx_ksm_av_cmp, NULL);
+		}
+	}
+	/*
+	 * Without a new map, keep none: a stale map could name a freed
+	 * anon_vma. Pages then get the stale-map treatment (never equal).
+	 */
+	old = rcu_replace_pointer(kvmx_ksm_map, b.map, true);
+	kvmx_ksm_st.map_rebuilds++;
+	if (!old)
+		return;
+	if (sync) {
+		synchronize_rcu();
+		kvmx_ksm_map_free(old);
+	} else {
+		call_rcu(&old->rcu, kvmx_ksm_map_free_rcu);
+	}
+}
+
+void kvmx_ksm_vms_changed(void)
+{
+	/* A detach must not leave the VM reachable: wait for readers. */
+	kvmx_ksm_rebuild(true);
+}
+
+static void kvmx_ksm_refresh(struct work_struct *work)
+{
+	kvmx_registry_lock();
+	kvmx_ksm_rebuild(false);
+	kvmx_registry_unlock();
+}
+
+enum kvmx_page_kind {
+	KVMX_PAGE_OTHER,	/* not a page of an attached VM: key {0, 0} */
+	KVMX_PAGE_VM,
+	KVMX_PAGE_UNKNOWN,	/* anonymous, but the map is not current */
+};
+
+static enum kvmx_page_kind kvmx_ksm_lookup(struct folio *folio,
+					   struct page *page,
+					   unsigned long mapping,
+					   struct kvmx_ksm_page *pg)
+{
+	struct kvmx_ksm_map *map = rcu_dereference(kvmx_ksm_map);
+	unsigned long av = mapping & ~PAGE_MAPPING_FLAGS;
+	unsigned int lo = 0, hi, i;
+	unsigned long index;
+
+	if (!map)
+		return KVMX_PAGE_UNKNOWN;
+	hi = map->navs;
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+
+		if (map->avs[mid].av < av)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < map->navs && map->avs[i].av == av; i++) {
+		const struct kvmx_ksm_av *e = &map->avs[i];
+		const struct kvmx_ksm_vmmap *vmm = &map->vms[e->vmi];
+		unsigned int s;
+
+		if (kvmx_vm_released(vmm->vm))
+			continue;
+		index = folio->index + folio_page_idx(folio, page);
+		pg->vm = vmm->vm;
+		pg->hva = e->start + ((index - e->pgoff) << PAGE_SHIFT);
+		pg->gfn = U64_MAX;
+		for (s = 0; s < vmm->nslots; s++) {
+			const struct kvmx_ksm_slot *sl = &vmm->slots[s];
+
+			if (pg->hva >= sl->hva &&
+			    pg->hva - sl->hva < (sl->npages << PAGE_SHIFT)) {
+				pg->gfn = sl->gfn +
+					  ((pg->hva - sl->hva) >> PAGE_SHIFT);
+				break;
+			}
+		}
+		return KVMX_PAGE_VM;
+	}
+	if (map->nvms && map->seq != READ_ONCE(kvmx_ksm_seq))
+		return KVMX_PAGE_UNKNOWN;
+	return KVMX_PAGE_OTHER;
+}
+
+/* --- keys ----------------------------------------------------------------- */
+
+/* The key of a page no one vouches for: its own domain, never equal. */
+static void kvmx_ksm_key_unknown(struct kvmx_ksm_key *key)
+{
+	*key = (struct kvmx_ksm_key){ .domain = U32_MAX, .protect = true };
+}
+
+/*
+ * The key of @page, and in *order the value that orders protected pages:
+ * the pfn, or for a KSM page its stable node (which survives migration).
+ */
+static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
+			    struct page *page, struct kvmx_ksm_key *key,
+			    unsigned long *order)
+{
+	struct folio *folio = page_folio(page);
+	unsigned long mapping = (unsigned long)READ_ONCE(folio->mapping);
+	unsigned long pfn = page_to_pfn(page);
+	struct kvmx_ksm_page pg;
+	struct kvmx_kpage *kp;
+
+	*key = (struct kvmx_ksm_key){};
+	*order = pfn;
+	switch (mapping & PAGE_MAPPING_FLAGS) {
+	case PAGE_MAPPING_KSM:
+		*order = mapping;
+		kp = xa_load(&kvmx_kpages, pfn);
+		if (kp) {
+			unsigned long node = READ_ONCE(kp->node);
+
+			if (node == PAGE_MAPPING_KSM && mapping != node) {
+				/* First sight since KSM gave it a stable node. */
+				WRITE_ONCE(kp->node, mapping);
+				node = mapping;
+			}
+			if (node == mapping) {
+				*key = kp->key;
+				return;
+			}
+		}
+		kvmx_ksm_st.kpages_unknown++;
+		if (pol->isolating && pol->isolating())
+			kvmx_ksm_key_unknown(key);
+		return;
+	case PAGE_MAPPING_ANON:
+		switch (kvmx_ksm_lookup(folio, page, mapping, &pg)) {
+		case KVMX_PAGE_VM:
+			pol->page_key(&pg, kvmx_ksm_seq, key);
+			if (key->stat_class >= KVMX_KSM_STAT_CLASSES)
+				key->stat_class = KVMX_KSM_STAT_CLASSES - 1;
+			return;
+		case KVMX_PAGE_UNKNOWN:
+			kvmx_ksm_st.unknown_anon++;
+			kvmx_ksm_key_unknown(key);
+			return;
+		default:
+			return;
+		}
+	default:
+		return;
+	}
+}
+
+static int kvmx_ksm_key_cmp(const struct kvmx_ksm_key *a,
+			    const struct kvmx_ksm_key *b)
+{
+	if (a->domain != b->domain)
+		return a->domain < b->domain ? -1 : 1;
+	if (a->class != b->class)
+		return a->class < b->class ? -1 : 1;
+	if (a->protect != b->protect)
+		return a->protect ? 1 : -1;
+	return 0;
+}
+
+/* memcmp() of two pages that also says how many bytes it looked at. */
+static int kvmx_ksm_content_cmp(struct page *p1, struct page *p2,
+				unsigned int *bytes)
+{
+	const unsigned long *a = kmap_local_page(p1);
+	const unsigned long *b = kmap_local_page(p2);
+	unsigned int i, n = PAGE_SIZE / sizeof(long);
+	int ret = 0;
+
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i])
+			break;
+	if (i < n) {
+		/* The differing word decides, byte by byte, as memcmp does. */
+		ret = memcmp(&a[i], &b[i], sizeof(long));
+		*bytes = (i + 1) * sizeof(long);
+	} else {
+		*bytes = PAGE_SIZE;
+	}
+	kunmap_local(b);
+	kunmap_local(a);
+	return ret;
+}
+
+/* ksmd's memcmp_pages(). */
+static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
+{
+	const struct kvmx_ksm_policy *pol;
+	struct kvmx_ksm_key k1, k2;
+	struct kvmx_ksm_class_stats *cs;
+	unsigned long o1, o2;
+	unsigned int bytes;
+	int ret;
+
+	rcu_read_lock();
+	pol = rcu_dereference(kvmx_ksm_pol);
+	if (!pol) {
+		rcu_read_unlock();
+		return kvmx_ksm_content_cmp(page1, page2, &bytes);
+	}
+	kvmx_ksm_key_of(pol, page1, &k1, &o1);
+	kvmx_ksm_key_of(pol, page2, &k2, &o2);
+	rcu_read_unlock();
+
+	cs = &kvmx_ksm_cs[k1.stat_class];
+	cs->calls++;
+	ret = kvmx_ksm_key_cmp(&k1, &k2);
+	if (ret) {
+		cs->key_settled++;
+		return ret;
+	}
+	if (k1.protect) {
+		cs->key_settled++;
+		if (o1 == o2)
+			return 0;
+		return o1 < o2 ? -1 : 1;
+	}
+	ret = kvmx_ksm_content_cmp(page1, page2, &bytes);
+	cs->compares++;
+	cs->bytes += bytes;
+	if (!ret) {
+		kvmx_ksm_last_equal.pfn[0] = page_to_pfn(page1);
+		kvmx_ksm_last_equal.pfn[1] = page_to_pfn(page2);
+		kvmx_ksm_last_equal.key = k1;
+		kvmx_ksm_last_equal.valid = true;
+	}
+	return ret;
+}
+
+/* --- checksums ------------------------------------------------------------- */
+
+static u64 kvmx_xxh64_buf(const void *buf, size_t len)
+{
+	struct xxh64_state st;
+
+	/* The streaming API, not xxh64(): that is where the kprobe sits. */
+	xxh64_reset(&st, 0);
+	xxh64_update(&st, buf, len);
+	return xxh64_digest(&st);
+}
+
+/* ksmd's xxh64(page, PAGE_SIZE, 0), reached through the kprobe. */
+static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
+{
+	const struct kvmx_ksm_policy *pol;
+	u64 sub[KVMX_KSM_MAX_SUBBLOCKS];
+	unsigned int i, nsub, bsize;
+	struct kvmx_ksm_page pg;
+	struct folio *folio;
+	struct page *page;
+	unsigned long mapping;
+	bool zero = true;
+	u64 ret;
+
+	kvmx_ksm_st.checksums++;
+	nsub = READ_ONCE(kvmx_ksm_nsub);
+	if (!nsub || len != PAGE_SIZE || seed || !virt_addr_valid(input))
+		return kvmx_xxh64_buf(input, len);
+	page = virt_to_page(input);
+	folio = page_folio(page);
+	mapping = (unsigned long)READ_ONCE(folio->mapping);
+	if ((mapping & PAGE_MAPPING_FLAGS) != PAGE_MAPPING_ANON)
+		return kvmx_xxh64_buf(input, len);
+
+	rcu_read_lock();
+	pol = rcu_dereference(kvmx_ksm_pol);
+	if (!pol || kvmx_ksm_lookup(folio, page, mapping, &pg) != KVMX_PAGE_VM) {
+		rcu_read_unlock();
+		return kvmx_xxh64_buf(input, len);
+	}
+	bsize = PAGE_SIZE / nsub;
+	for (i = 0; i < nsub; i++) {
+		sub[i] = kvmx_xxh64_buf(input + i * bsize, bsize);
+		if (sub[i] != kvmx_ksm_zero_sub[ilog2(nsub)])
+			zero = false;
+	}
+	pol->page_checksum(&pg, kvmx_ksm_seq, sub, nsub);
+	rcu_read_unlock();
+	kvmx_ksm_st.checksums_vm++;
+
+	/* One sub-block is the whole page: the stock value. */
+	if (nsub == 1)
+		return sub[0];
+	if (zero)
+		return kvmx_ksm_zero_full;
+	ret = kvmx_xxh64_buf(sub, nsub * sizeof(sub[0]));
+	/* Only an all-zero page may look like one to KSM's zero-page path. */
+	return ret == kvmx_ksm_zero_full ? ret ^ 1 : ret;
+}
+
+static int kvmx_ksm_kp_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (current != kvmx_ksmd || !READ_ONCE(kvmx_ksm_nsub) ||
+	    regs_get_kernel_argument(regs, 1) != PAGE_SIZE ||
+	    regs_get_kernel_argument(regs, 2) != 0)
+		return 0;
+	instruction_pointer_set(regs, (unsigned long)kvmx_ksm_xxh64);
+	return 1;
+}
+
+/* A post handler keeps the probe unoptimized, so that pre may redirect. */
+static void kvmx_ksm_kp_post(struct kprobe *p, struct pt_regs *regs,
+			     unsigned long flags)
+{
+}
+
+static struct kprobe kvmx_ksm_kp = {
+	.symbol_name = "xxh64",
+	.pre_handler = kvmx_ksm_kp_pre,
+	.post_handler = kvmx_ksm_kp_post,
+};
+
+/* --- memcmp_pages ftrace hook ---------------------------------------------- */
+
+static void notrace kvmx_ksm_ftrace(unsigned long ip, unsigned long parent_ip,
+				    struct ftrace_ops *ops,
+				    struct ftrace_regs *fregs)
+{
+	if (current == kvmx_ksmd)
+		ftrace_regs_set_instruction_pointer(fregs,
+				(unsigned long)kvmx_ksm_memcmp_pages);
+}
+
+static struct ftrace_ops kvmx_ksm_ops = {
+	.func = kvmx_ksm_ftrace,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
+};
+
+/* --- tracepoints ----------------------------------------------------------- */
+
+static void kvmx_tp_start_scan(void *data, int seq, u32 rmap_entries)
+{
+	const struct kvmx_ksm_policy *pol;
+	unsigned int nsub = 0;
+
+	kvmx_ksm_seq++;
+	kvmx_ksm_st.passes++;
+	rcu_read_lock();
+	pol = rcu_dereference(kvmx_ksm_pol);
+	if (pol)
+		nsub = pol->start_scan(kvmx_ksm_seq);
+	rcu_read_unlock();
+	if (nsub > KVMX_KSM_MAX_SUBBLOCKS || !is_power_of_2(nsub))
+		nsub = 0;
+	WRITE_ONCE(kvmx_ksm_nsub, nsub);
+	queue_work(system_unbound_wq, &kvmx_ksm_refresh_work);
+}
+
+static void kvmx_ksm_record(unsigned long pfn, const struct kvmx_ksm_key *key)
+{
+	struct kvmx_kpage *kp, *old;
+
+	kp = kmalloc(sizeof(*kp), GFP_NOWAIT | __GFP_NOWARN);
+	if (!kp) {
+		kvmx_ksm_st.nomem++;
+		old = xa_erase(&kvmx_kpages, pfn);
+		goto out;
+	}
+	kp->node = PAGE_MAPPING_KSM;
+	kp->key = *key;
+	old = xa_store(&kvmx_kpages, pfn, kp, GFP_NOWAIT | __GFP_NOWARN);
+	if (xa_is_err(old)) {
+		kvmx_ksm_st.nomem++;
+		kfree(kp);
+		old = xa_erase(&kvmx_kpages, pfn);
+	} else {
+		kvmx_ksm_st.kpages_recorded++;
+	}
+out:
+	if (old)
+		kfree_rcu(old, rcu);
+}
+
+static void kvmx_tp_merge_ksm(void *data, void *ksm_page, unsigned long pfn,
+			      void *rmap_item, void *mm, int err)
+{
+	struct kvmx_kpage *kp;
+	unsigned int row = 0;
+
+	if (current != kvmx_ksmd || err)
+		return;
+	if (!ksm_page) {
+		/* The page at @pfn became a new KSM page. */
+		if (kvmx_ksm_last_equal.valid &&
+		    (kvmx_ksm_last_equal.pfn[0] == pfn ||
+		     kvmx_ksm_last_equal.pfn[1] == pfn)) {
+			kvmx_ksm_record(pfn, &kvmx_ksm_last_equal.key);
+			row = kvmx_ksm_last_equal.key.stat_class;
+		} else {
+			struct kvmx_ksm_key key;
+
+			kvmx_ksm_key_unknown(&key);
+			kvmx_ksm_record(pfn, &key);
+		}
+	} else {
+		rcu_read_lock();
+		kp = xa_load(&kvmx_kpages,
+			     page_to_pfn((struct page *)ksm_page));
+		if (kp)
+			row = kp->key.stat_class;
+		rcu_read_unlock();
+	}
+	kvmx_ksm_cs[row].merges++;
+}
+
+static void kvmx_tp_merge_one(void *data, unsigned long pfn, void *rmap_item,
+			      void *mm, int err)
+{
+	if (!err)
+		kvmx_ksm_st.zero_merges++;
+}
+
+static void kvmx_tp_remove_ksm(void *data, unsigned long pfn)
+{
+	struct kvmx_kpage *kp = xa_erase(&kvmx_kpages, pfn);
+
+	if (kp)
+		kfree_rcu(kp, rcu);
+}
+
+static void * const kvmx_ksm_tp_funcs[] = {
+	kvmx_tp_start_scan, kvmx_tp_merge_ksm, kvmx_tp_merge_one,
+	kvmx_tp_remove_ksm,
+};
+
+static void kvmx_ksm_find_tp(struct tracepoint *tp, void *priv)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(kvmx_ksm_tp_names); i++)
+		if (!strcmp(tp->name, kvmx_ksm_tp_names[i]))
+			kvmx_ksm_tps[i] = tp;
+}
+
+static void kvmx_ksm_tp_unregister(unsigned int n)
+{
+	while (n--)
+		tracepoint_probe_unregister(kvmx_ksm_tps[n],
+					    kvmx_ksm_tp_funcs[n], NULL);
+	tracepoint_synchronize_unregister();
+}
+
+/* --- install / remove ------------------------------------------------------ */
+
+static struct task_struct *kvmx_find_ksmd(void)
+{
+	struct task_struct *p, *found = NULL;
+
+	rcu_read_lock();
+	for_each_process(p) {
+		if ((p->flags & PF_KTHREAD) && !strcmp(p->comm, "ksmd")) {
+			found = get_task_struct(p);
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+static int kvmx_ksm_install(void)
+{
+	unsigned int i;
+	int ret;
+
+	kvmx_ksmd = kvmx_find_ksmd();
+	if (!kvmx_ksmd) {
+		pr_err("KSM hook: no ksmd thread (kernel without CONFIG_KSM?)\n");
+		return -ENODEV;
+	}
+	memset(kvmx_ksm_tps, 0, sizeof(kvmx_ksm_tps));
+	for_each_kernel_tracepoint(kvmx_ksm_find_tp, NULL);
+	for (i = 0; i < ARRAY_SIZE(kvmx_ksm_tps); i++) {
+		if (!kvmx_ksm_tps[i]) {
+			pr_err("KSM hook: kernel %s has no tracepoint %s\n",
+			       init_utsname()->release, kvmx_ksm_tp_names[i]);
+			ret = -ENOENT;
+			goto err_ksmd;
+		}
+	}
+
+	ret = ftrace_set_filter(&kvmx_ksm_ops, "memcmp_pages",
+				strlen("memcmp_pages"), 1);
+	if (ret) {
+		pr_err("KSM hook: cannot trace memcmp_pages on %s (%d)\n",
+		       init_utsname()->release, ret);
+		goto err_ksmd;
+	}
+	ret = register_ftrace_function(&kvmx_ksm_ops);
+	if (ret) {
+		if (ret == -EBUSY)
+			pr_err("KSM hook: another module modifies memcmp_pages (livepatch or ftrace IPMODIFY user); refusing to load\n");
+		else
+			pr_err("KSM hook: cannot hook memcmp_pages (%d)\n", ret);
+		goto err_filter;
+	}
+	ret = register_kprobe(&kvmx_ksm_kp);
+	if (ret) {
+		pr_err("KSM hook: cannot probe xxh64 on %s (%d)\n",
+		       init_utsname()->release, ret);
+		goto err_ftrace;
+	}
+	WRITE_ONCE(kvmx_ksm_installed, true);
+	for (i = 0; i < ARRAY_SIZE(kvmx_ksm_tps); i++) {
+		ret = tracepoint_probe_register(kvmx_ksm_tps[i],
+						kvmx_ksm_tp_funcs[i], NULL);
+		if (ret) {
+			pr_err("KSM hook: cannot attach to %s (%d)\n",
+			       kvmx_ksm_tp_names[i], ret);
+			kvmx_ksm_tp_unregister(i);
+			goto err_kprobe;
+		}
+	}
+	return 0;
+
+err_kprobe:
+	WRITE_ONCE(kvmx_ksm_installed, false);
+	unregister_kprobe(&kvmx_ksm_kp);
+err_ftrace:
+	unregister_ftrace_function(&kvmx_ksm_ops);
+err_filter:
+	ftrace_set_filter(&kvmx_ksm_ops, NULL, 0, 1);
+err_ksmd:
+	put_task_struct(kvmx_ksmd);
+	kvmx_ksmd = NULL;
+	return ret;
+}
+
+static void kvmx_ksm_uninstall(void)
+{
+	struct kvmx_kpage *kp;
+	struct kvmx_ksm_map *map;
+	unsigned long pfn;
+
+	kvmx_ksm_tp_unregister(ARRAY_SIZE(kvmx_ksm_tps));
+	WRITE_ONCE(kvmx_ksm_nsub, 0);
+	unregister_kprobe(&kvmx_ksm_kp);
+	unregister_ftrace_function(&kvmx_ksm_ops);
+	ftrace_set_filter(&kvmx_ksm_ops, NULL, 0, 1);
+	/*
+	 * ksmd may still be inside one of our replacement functions, which
+	 * never sleep: once it has scheduled voluntarily, it is out.
+	 */
+	synchronize_rcu_tasks();
+	cancel_work_sync(&kvmx_ksm_refresh_work);
+
+	WRITE_ONCE(kvmx_ksm_installed, false);
+	kvmx_registry_lock();
+	map = rcu_replace_pointer(kvmx_ksm_map, NULL, true);
+	kvmx_registry_unlock();
+	synchronize_rcu();
+	kvmx_ksm_map_free(map);
+	xa_for_each(&kvmx_kpages, pfn, kp) {
+		xa_erase(&kvmx_kpages, pfn);
+		kfree(kp);
+	}
+	kvmx_ksm_last_equal.valid = false;
+	put_task_struct(kvmx_ksmd);
+	kvmx_ksmd = NULL;
+}
+
+int kvmx_ksm_register_policy(const struct kvmx_ksm_policy *policy)
+{
+	int ret = 0;
+
+	if (!policy || !policy->start_scan || !policy->page_key ||
+	    !policy->page_checksum)
+		return -EINVAL;
+	mutex_lock(&kvmx_ksm_mutex);
+	if (rcu_access_pointer(kvmx_ksm_pol)) {
+		ret = -EBUSY;
+		goto out;
+	}
+	ret = kvmx_ksm_install();
+	if (ret)
+		goto out;
+	kvmx_registry_lock();
+	kvmx_ksm_rebuild(true);
+	kvmx_registry_unlock();
+	rcu_assign_pointer(kvmx_ksm_pol, policy);
+	pr_info("KSM hook installed, policy %s\n", policy->name);
+out:
+	mutex_unlock(&kvmx_ksm_mutex);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(kvmx_ksm_register_policy);
+
+void kvmx_ksm_unregister_policy(const struct kvmx_ksm_policy *policy)
+{
+	mutex_lock(&kvmx_ksm_mutex);
+	if (rcu_access_pointer(kvmx_ksm_pol) == policy) {
+		RCU_INIT_POINTER(kvmx_ksm_pol, NULL);
+		synchronize_rcu();
+		kvmx_ksm_uninstall();
+		pr_info("KSM hook removed\n");
+	}
+	mutex_unlock(&kvmx_ksm_mutex);
+}
+EXPORT_SYMBOL_GPL(kvmx_ksm_unregister_policy);
+
+/* --- unmerge --------------------------------------------------------------- */
+
+struct kvmx_ksm_range_arg {
+	unsigned long *ranges;	/* start, end pairs */
+	unsigned int n, cap;
+};
+
+static int kvmx_ksm_slot_range(struct kvmx_vm *vm,
+			       const struct kvm_memory_slot *slot, void *arg)
+{
+	struct kvmx_ksm_range_arg *a = arg;
+
+	if (a->n == a->cap)
+		return 1;
+	a->ranges[2 * a->n] = slot->userspace_addr;
+	a->ranges[2 * a->n + 1] = slot->userspace_addr +
+				  (slot->npages << PAGE_SHIFT);
+	a->n++;
+	return 0;
+}
+
+int kvmx_ksm_unmerge_vm(struct kvmx_vm *vm)
+{
+	struct mm_struct *mm = kvmx_vm_mm(vm);
+	struct kvmx_ksm_range_arg a = {};
+	unsigned int i, n = 0;
+	int ret = 0;
+
+	kvmx_vm_walk_memslots(vm, kvmx_ksm_count_slot, &n);
+	a.cap = n;
+	a.ranges = kcalloc(max(n, 1U), 2 * sizeof(*a.ranges), GFP_KERNEL);
+	if (!a.ranges)
+		return -ENOMEM;
+	kvmx_vm_walk_memslots(vm, kvmx_ksm_slot_range, &a);
+	if (!mmget_not_zero(mm)) {
+		kfree(a.ranges);
+		return -ESRCH;
+	}
+	mmap_write_lock(mm);
+	for (i = 0; i < a.n && !ret; i++) {
+		unsigned long start = a.ranges[2 * i], end = a.ranges[2 * i + 1];
+		struct vm_area_struct *vma;
+
+		for (vma = find_vma(mm, start); vma && vma->vm_start < end;
+		     vma = find_vma(mm, vma->vm_end)) {
+			/*
+			 * A copy of the flags: the VMA stays mergeable and
+			 * KSM merges it again, under its new key.
+			 */
+			unsigned long flags = vma->vm_flags;
+
+			if (!(flags & VM_MERGEABLE))
+				continue;
+			ret = ksm_madvise(vma, max(start, vma->vm_start),
+					  min(end, vma->vm_end),
+					  MADV_UNMERGEABLE, &flags);
+			if (ret)
+				break;
+		}
+	}
+	mmap_write_unlock(mm);
+	mmput(mm);
+	kfree(a.ranges);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(kvmx_ksm_unmerge_vm);
+
+/* --- debugfs --------------------------------------------------------------- */
+
+static int kvmx_ksm_classes_show(struct seq_file *m, void *unused)
+{
+	unsigned int i;
+
+	seq_puts(m, "class calls compares bytes key_settled merges\n");
+	for (i = 0; i < KVMX_KSM_STAT_CLASSES; i++) {
+		const struct kvmx_ksm_class_stats *c = &kvmx_ksm_cs[i];
+
+		if (!c->calls && !c->merges)
+			continue;
+		seq_printf(m, "%u %llu %llu %llu %llu %llu\n", i, c->calls,
+			   c->compares, c->bytes, c->key_settled, c->merges);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvmx_ksm_classes);
+
+static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
+{
+	struct kvmx_ksm_class_stats t = {};
+	const struct kvmx_ksm_policy *pol;
+	struct kvmx_ksm_map *map;
+	unsigned int i;
+
+	for (i = 0; i < KVMX_KSM_STAT_CLASSES; i++) {
+		t.calls += kvmx_ksm_cs[i].calls;
+		t.compares += kvmx_ksm_cs[i].compares;
+		t.bytes += kvmx_ksm_cs[i].bytes;
+		t.key_settled += kvmx_ksm_cs[i].key_settled;
+		t.merges += kvmx_ksm_cs[i].merges;
+	}
+	rcu_read_lock();
+	pol = rcu_dereference(kvmx_ksm_pol);
+	seq_printf(m, "policy %s\n", pol ? pol->name : "-");
+	map = rcu_dereference(kvmx_ksm_map);
+	seq_printf(m, "mapped_vms %u\nmapped_anon_vmas %u\n",
+		   map ? map->nvms : 0, map ? map->navs : 0);
+	rcu_read_unlock();
+	seq_printf(m, "passes %llu\ncalls %llu\ncompares %llu\nbytes %llu\n"
+		   "key_settled %llu\nmerges %llu\nzero_merges %llu\n"
+		   "checksums %llu\nchecksums_vm %llu\nsubblocks %u\n"
+		   "kpages_recorded %llu\nkpages_unknown %llu\n"
+		   "unknown_anon %llu\nnomem %llu\nmap_rebuilds %llu\n",
+		   kvmx_ksm_st.passes, t.calls, t.compares, t.bytes,
+		   t.key_settled, t.merges, kvmx_ksm_st.zero_merges,
+		   kvmx_ksm_st.checksums, kvmx_ksm_st.checksums_vm,
+		   READ_ONCE(kvmx_ksm_nsub), kvmx_ksm_st.kpages_recorded,
+		   kvmx_ksm_st.kpages_unknown, kvmx_ksm_st.unknown_anon,
+		   kvmx_ksm_st.nomem, kvmx_ksm_st.map_rebuilds);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvmx_ksm_stats);
+
+/* Writing anything resets the counters (benchmarks do between runs). */
+static ssize_t kvmx_ksm_reset_write(struct file *file, const char __user *buf,
+				    size_t count, loff_t *ppos)
+{
+	memset(kvmx_ksm_cs, 0, sizeof(kvmx_ksm_cs));
+	memset(&kvmx_ksm_st, 0, sizeof(kvmx_ksm_st));
+	return count;
+}
+
+static const struct file_operations kvmx_ksm_reset_fops = {
+	.owner = THIS_MODULE,
+	.write = kvmx_ksm_reset_write,
+};
+
+int kvmx_ksm_init(void)
+{
+	const void *zero = page_address(ZERO_PAGE(0));
+	unsigned int i;
+
+	INIT_WORK(&kvmx_ksm_refresh_work, kvmx_ksm_refresh);
+	kvmx_ksm_zero_full = kvmx_xxh64_buf(zero, PAGE_SIZE);
+	for (i = 0; i < ARRAY_SIZE(kvmx_ksm_zero_sub); i++)
+		kvmx_ksm_zero_sub[i] = kvmx_xxh64_buf(zero, PAGE_SIZE >> i);
+	debugfs_create_file("ksm_stats", 0400, kvmx_debugfs, NULL,
+			    &kvmx_ksm_stats_fops);
+	debugfs_create_file("ksm_classes", 0400, kvmx_debugfs, NULL,
+			    &kvmx_ksm_classes_fops);
+	debugfs_create_file("ksm_reset", 0200, kvmx_debugfs, NULL,
+			    &kvmx_ksm_reset_fops);
+	return 0;
+}
+
+void kvmx_ksm_exit(void)
+{
+	/* Policies are modules that depend on us: all gone by now. */
+	WARN_ON(rcu_access_pointer(kvmx_ksm_pol));
+}

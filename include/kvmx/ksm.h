@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvmx_core's KSM hook: the interface of the module that supplies page keys.
+ *
+ * While a policy is registered, ksmd's calls to memcmp_pages() order pages
+ * by (domain, class, content) instead of content alone, and two pages are
+ * equal only if key and content are. A page of an attached VM gets its key
+ * from the policy; every other page gets key {0, 0}: stock KSM behaviour.
+ * A KSM page keeps the key of the page it was made from.
+ *
+ * Every callback runs in ksmd (start_scan in a tracepoint in ksmd) under
+ * rcu_read_lock() with no other lock held: it must not sleep.
+ */
+#ifndef _KVMX_KSM_H
+#define _KVMX_KSM_H
+
+#include <linux/types.h>
+
+struct kvmx_vm;
+
+/* Rows of the per-class statistics in debugfs (kvmx/ksm_classes). */
+#define KVMX_KSM_STAT_CLASSES	64
+
+/* Most sub-blocks the checksum of a page is split into. */
+#define KVMX_KSM_MAX_SUBBLOCKS	16
+
+struct kvmx_ksm_key {
+	u32 domain;
+	u32 class;
+	u16 stat_class;	/* statistics row, < KVMX_KSM_STAT_CLASSES */
+	bool protect;	/* never equal to anything; ordered by page */
+};
+
+/* A guest page as ksmd sees it. */
+struct kvmx_ksm_page {
+	struct kvmx_vm *vm;
+	unsigned long hva;	/* address in the QEMU process */
+	u64 gfn;		/* guest frame, or U64_MAX outside memslots */
+};
+
+struct kvmx_ksm_policy {
+	const char *name;
+	/*
+	 * A KSM pass starts (tracepoint context). @seq counts passes since
+	 * the hook was installed. Returns the number of sub-blocks per page
+	 * the policy wants checksums of during this pass: 0 for none, else
+	 * a power of two up to KVMX_KSM_MAX_SUBBLOCKS.
+	 */
+	unsigned int (*start_scan)(unsigned long seq);
+	/*
+	 * KSM computed the per-pass checksum of @pg; @sub holds one hash per
+	 * sub-block, @nsub of them. Called at most once per page per pass,
+	 * before the page is compared in that pass.
+	 */
+	void (*page_checksum)(const struct kvmx_ksm_page *pg, unsigned long seq,
+			      const u64 *sub, unsigned int nsub);
+	/* The key of @pg. It must not change between two start_scan calls. */
+	void (*page_key)(const struct kvmx_ksm_page *pg, unsigned long seq,
+			 struct kvmx_ksm_key *key);
+	/*
+	 * True once pages of different domains exist. KSM pages whose key is
+	 * unknown (merged before the hook was installed, or moved by page
+	 * migration since) then never match, instead of counting as {0, 0}.
+	 */
+	bool (*isolating)(void);
+};
+
+/*
+ * Install @policy; -EBUSY if one is installed already. The first
+ * registration installs the hook (ftrace on memcmp_pages, a kprobe on
+ * xxh64, KSM tracepoints) and the last unregistration removes it.
+ */
+int kvmx_ksm_register_policy(const struct kvmx_ksm_policy *policy);
+void kvmx_ksm_unregister_policy(const struct kvmx_ksm_policy *policy);
+
+/*
+ * Break every KSM sharing of @vm's guest memory (each page gets a private
+ * copy), for instance after its domain changed. May sleep; call from a
+ * sysfs handler of the VM or a client callback.
+ */
+int kvmx_ksm_unmerge_vm(struct kvmx_vm *vm);
+
+#endif /* _KVMX_KSM_H */
