@@ -16,6 +16,8 @@
 #include <errno.h>
 typedef uint64_t u64;
 typedef uint32_t u32;
+typedef uint16_t u16;
+typedef uint8_t u8;
 #endif
 
 #endif /* _KVMX_POLICY_H */
