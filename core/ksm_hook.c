@@ -77,6 +77,7 @@ struct kvmx_ksm_map {
 /* The recorded key of a KSM page, by pfn. */
 struct kvmx_kpage {
 	unsigned long node;	/* folio->mapping it belongs to */
+	const void *owner;	/* VM of the page it was made from (statistics) */
 	struct kvmx_ksm_key key;
 	struct rcu_head rcu;
 };
@@ -103,6 +104,7 @@ static unsigned int kvmx_ksm_nsub;
 static struct {
 	unsigned long pfn[2];
 	struct kvmx_ksm_key key;
+	const void *owner;
 	bool valid;
 } kvmx_ksm_last_equal;
 
@@ -122,6 +124,7 @@ static struct {
 	u64 nomem;		/* key records lost to allocation failure */
 	u64 map_rebuilds;
 	u64 unknown_anon;	/* anon pages compared while the map was stale */
+	u64 cross_vm;		/* content comparisons between two VMs' pages */
 } kvmx_ksm_st;
 
 static const char * const kvmx_ksm_tp_names[] = {
@@ -402,7 +405,7 @@ static void kvmx_ksm_key_unknown(struct kvmx_ksm_key *key)
  */
 static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 			    struct page *page, struct kvmx_ksm_key *key,
-			    unsigned long *order)
+			    unsigned long *order, const void **owner)
 {
 	struct folio *folio = page_folio(page);
 	unsigned long mapping = (unsigned long)READ_ONCE(folio->mapping);
@@ -412,6 +415,7 @@ static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 
 	*key = (struct kvmx_ksm_key){};
 	*order = pfn;
+	*owner = NULL;
 	switch (mapping & PAGE_MAPPING_FLAGS) {
 	case PAGE_MAPPING_KSM:
 		*order = mapping;
@@ -426,6 +430,7 @@ static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 			}
 			if (node == mapping) {
 				*key = kp->key;
+				*owner = kp->owner;
 				return;
 			}
 		}
@@ -436,6 +441,7 @@ static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 	case PAGE_MAPPING_ANON:
 		switch (kvmx_ksm_lookup(folio, page, mapping, &pg)) {
 		case KVMX_PAGE_VM:
+			*owner = pg.vm;
 			pol->page_key(&pg, kvmx_ksm_seq, key);
 			if (key->stat_class >= KVMX_KSM_STAT_CLASSES)
 				key->stat_class = KVMX_KSM_STAT_CLASSES - 1;
@@ -494,6 +500,7 @@ static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 	const struct kvmx_ksm_policy *pol;
 	struct kvmx_ksm_key k1, k2;
 	struct kvmx_ksm_class_stats *cs;
+	const void *vm1, *vm2;
 	unsigned long o1, o2;
 	unsigned int bytes;
 	int ret;
@@ -504,8 +511,8 @@ static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 		rcu_read_unlock();
 		return kvmx_ksm_content_cmp(page1, page2, &bytes);
 	}
-	kvmx_ksm_key_of(pol, page1, &k1, &o1);
-	kvmx_ksm_key_of(pol, page2, &k2, &o2);
+	kvmx_ksm_key_of(pol, page1, &k1, &o1, &vm1);
+	kvmx_ksm_key_of(pol, page2, &k2, &o2, &vm2);
 	rcu_read_unlock();
 
 	cs = &kvmx_ksm_cs[k1.stat_class];
@@ -524,10 +531,13 @@ static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 	ret = kvmx_ksm_content_cmp(page1, page2, &bytes);
 	cs->compares++;
 	cs->bytes += bytes;
+	if (vm1 && vm2 && vm1 != vm2)
+		kvmx_ksm_st.cross_vm++;
 	if (!ret) {
 		kvmx_ksm_last_equal.pfn[0] = page_to_pfn(page1);
 		kvmx_ksm_last_equal.pfn[1] = page_to_pfn(page2);
 		kvmx_ksm_last_equal.key = k1;
+		kvmx_ksm_last_equal.owner = vm1 ? vm1 : vm2;
 		kvmx_ksm_last_equal.valid = true;
 	}
 	return ret;
@@ -652,7 +662,8 @@ static void kvmx_tp_start_scan(void *data, int seq, u32 rmap_entries)
 	queue_work(system_unbound_wq, &kvmx_ksm_refresh_work);
 }
 
-static void kvmx_ksm_record(unsigned long pfn, const struct kvmx_ksm_key *key)
+static void kvmx_ksm_record(unsigned long pfn, const struct kvmx_ksm_key *key,
+			    const void *owner)
 {
 	struct kvmx_kpage *kp, *old;
 
@@ -663,6 +674,7 @@ static void kvmx_ksm_record(unsigned long pfn, const struct kvmx_ksm_key *key)
 		goto out;
 	}
 	kp->node = PAGE_MAPPING_KSM;
+	kp->owner = owner;
 	kp->key = *key;
 	old = xa_store(&kvmx_kpages, pfn, kp, GFP_NOWAIT | __GFP_NOWARN);
 	if (xa_is_err(old)) {
@@ -690,13 +702,14 @@ static void kvmx_tp_merge_ksm(void *data, void *ksm_page, unsigned long pfn,
 		if (kvmx_ksm_last_equal.valid &&
 		    (kvmx_ksm_last_equal.pfn[0] == pfn ||
 		     kvmx_ksm_last_equal.pfn[1] == pfn)) {
-			kvmx_ksm_record(pfn, &kvmx_ksm_last_equal.key);
+			kvmx_ksm_record(pfn, &kvmx_ksm_last_equal.key,
+					kvmx_ksm_last_equal.owner);
 			row = kvmx_ksm_last_equal.key.stat_class;
 		} else {
 			struct kvmx_ksm_key key;
 
 			kvmx_ksm_key_unknown(&key);
-			kvmx_ksm_record(pfn, &key);
+			kvmx_ksm_record(pfn, &key, NULL);
 		}
 	} else {
 		rcu_read_lock();
@@ -1014,13 +1027,15 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   "key_settled %llu\nmerges %llu\nzero_merges %llu\n"
 		   "checksums %llu\nchecksums_vm %llu\nsubblocks %u\n"
 		   "kpages_recorded %llu\nkpages_unknown %llu\n"
-		   "unknown_anon %llu\nnomem %llu\nmap_rebuilds %llu\n",
+		   "unknown_anon %llu\nnomem %llu\nmap_rebuilds %llu\n"
+		   "cross_vm_compares %llu\n",
 		   kvmx_ksm_st.passes, t.calls, t.compares, t.bytes,
 		   t.key_settled, t.merges, kvmx_ksm_st.zero_merges,
 		   kvmx_ksm_st.checksums, kvmx_ksm_st.checksums_vm,
 		   READ_ONCE(kvmx_ksm_nsub), kvmx_ksm_st.kpages_recorded,
 		   kvmx_ksm_st.kpages_unknown, kvmx_ksm_st.unknown_anon,
-		   kvmx_ksm_st.nomem, kvmx_ksm_st.map_rebuilds);
+		   kvmx_ksm_st.nomem, kvmx_ksm_st.map_rebuilds,
+		   kvmx_ksm_st.cross_vm);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_ksm_stats);

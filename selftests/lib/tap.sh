@@ -62,6 +62,15 @@ except OSError as e:
 ' "$1" "$2"
 }
 
+# expect DESC GOT WANT: one test, passing when GOT equals WANT.
+expect() {
+	if [ "$2" = "$3" ]; then
+		ok "$1: $3"
+	else
+		not_ok "$1: expected $3, got $2"
+	fi
+}
+
 # expect_errno DESC ERRNO FILE VALUE
 expect_errno() {
 	local got
@@ -140,3 +149,31 @@ fill_verify() {
 	esac
 	return 1
 }
+
+# --- KSM -------------------------------------------------------------------
+KSM=/sys/kernel/mm/ksm
+KVMX_PAGEMAP=$KVMX_DIR/selftests/lib/kvmx-pagemap
+
+kvmx_load_ksm_cmd() {
+	kvmx_load_core || return 1
+	[ -d /sys/module/ksm_cmd ] || insmod "$KVMX_DIR/ksm_cmd/ksm_cmd.ko"
+}
+ksm_stat() { cat "$KSM/$1"; }
+# A counter of kvmx_core's KSM hook (debugfs kvmx/ksm_stats).
+hook_stat() { awk -v k="$1" '$1 == k { print $2 }' "$KVMX_DBG/ksm_stats"; }
+# ksm_start [PAGES_TO_SCAN [SLEEP_MS]]: let ksmd run.
+ksm_start() {
+	echo "${1:-2000}" >"$KSM/pages_to_scan"
+	echo "${2:-10}" >"$KSM/sleep_millisecs"
+	echo 1 >"$KSM/run"
+}
+# ksm_unmerge_all: stop ksmd and break every KSM page (stock reset).
+ksm_unmerge_all() { echo 2 >"$KSM/run"; }
+# ksm_wait_scans N [LIMIT_S]: wait for N more full KSM passes.
+ksm_wait_scans() {
+	local want=$(($(ksm_stat full_scans) + $1))
+	_ksm_scans_reached() { [ "$(ksm_stat full_scans)" -ge "$want" ]; }
+	wait_for "${2:-300}" _ksm_scans_reached
+}
+# shared_pages PID1 PID2: physical pages both QEMUs map (zero page excluded).
+shared_pages() { "$KVMX_PAGEMAP" shared "$1" "$2"; }
