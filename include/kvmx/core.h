@@ -98,6 +98,9 @@ const char *kvmx_memstate_name(enum kvmx_mem_state state);
 int kvmx_memstate_register_notifier(struct notifier_block *nb);
 int kvmx_memstate_unregister_notifier(struct notifier_block *nb);
 
+/* /sys/kernel/kvmx: feature modules add their global knobs below it. */
+struct kobject *kvmx_sysfs_root(void);
+
 /* /sys/kernel/debug/kvmx, or an error pointer if debugfs is unavailable. */
 struct dentry *kvmx_debugfs_root(void);
 
