@@ -14,8 +14,8 @@
  * published, and record the key of every KSM page KSM makes.
  *
  * page -> VM: an anonymous folio's mapping is the anon_vma of the VMA it was
- * faulted in. A map from anon_vma to VM, built from the memslots of the
- * attached VMs, is rebuilt at each pass start and at every attach and
+ * faulted in. A map from anon_vma to VM, built from the mergeable VMAs of the
+ * attached VMs' processes, is rebuilt at each pass start and at every attach and
  * detach, and published with RCU.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -221,7 +221,9 @@ static int kvmx_ksm_map_vm(struct kvmx_vm *vm, void *arg)
 	struct kvmx_ksm_slots_arg sa;
 	struct kvmx_ksm_vmmap *vmm;
 	struct mm_struct *mm = kvmx_vm_mm(vm);
-	unsigned int i, vmi, n = 0;
+	VMA_ITERATOR(vmi_iter, mm, 0);
+	struct vm_area_struct *vma;
+	unsigned int vmi, n = 0;
 	int ret = 0;
 
 	if (kvmx_vm_released(vm))
@@ -251,25 +253,23 @@ static int kvmx_ksm_map_vm(struct kvmx_vm *vm, void *arg)
 
 	if (!mmget_not_zero(mm))
 		return 0;
+	/*
+	 * Every mergeable VMA of the process, not only guest memory: QEMU
+	 * also keeps firmware tables and ROMs of the VM in mergeable memory
+	 * outside the memslots, and those belong to the VM's domain too.
+	 */
 	mmap_read_lock(mm);
-	for (i = 0; i < vmm->nslots && !ret; i++) {
-		unsigned long start = vmm->slots[i].hva;
-		unsigned long end = start + (vmm->slots[i].npages << PAGE_SHIFT);
-		struct vm_area_struct *vma;
+	for_each_vma(vmi_iter, vma) {
+		struct anon_vma *av = READ_ONCE(vma->anon_vma);
 
-		for (vma = find_vma(mm, start); vma && vma->vm_start < end;
-		     vma = find_vma(mm, vma->vm_end)) {
-			struct anon_vma *av = READ_ONCE(vma->anon_vma);
-
-			if (!av)
-				continue;
-			ret = kvmx_ksm_add_av(b, (unsigned long)av, vma, vmi);
-			if (!ret && av->root != av)
-				ret = kvmx_ksm_add_av(b, (unsigned long)av->root,
-						      vma, vmi);
-			if (ret)
-				break;
-		}
+		if (!(vma->vm_flags & VM_MERGEABLE) || !av)
+			continue;
+		ret = kvmx_ksm_add_av(b, (unsigned long)av, vma, vmi);
+		if (!ret && av->root != av)
+			ret = kvmx_ksm_add_av(b, (unsigned long)av->root, vma,
+					      vmi);
+		if (ret)
+			break;
 	}
 	mmap_read_unlock(mm);
 	mmput(mm);
@@ -918,67 +918,32 @@ EXPORT_SYMBOL_GPL(kvmx_ksm_unregister_policy);
 
 /* --- unmerge --------------------------------------------------------------- */
 
-struct kvmx_ksm_range_arg {
-	unsigned long *ranges;	/* start, end pairs */
-	unsigned int n, cap;
-};
-
-static int kvmx_ksm_slot_range(struct kvmx_vm *vm,
-			       const struct kvm_memory_slot *slot, void *arg)
-{
-	struct kvmx_ksm_range_arg *a = arg;
-
-	if (a->n == a->cap)
-		return 1;
-	a->ranges[2 * a->n] = slot->userspace_addr;
-	a->ranges[2 * a->n + 1] = slot->userspace_addr +
-				  (slot->npages << PAGE_SHIFT);
-	a->n++;
-	return 0;
-}
-
 int kvmx_ksm_unmerge_vm(struct kvmx_vm *vm)
 {
 	struct mm_struct *mm = kvmx_vm_mm(vm);
-	struct kvmx_ksm_range_arg a = {};
-	unsigned int i, n = 0;
+	VMA_ITERATOR(vmi, mm, 0);
+	struct vm_area_struct *vma;
 	int ret = 0;
 
-	kvmx_vm_walk_memslots(vm, kvmx_ksm_count_slot, &n);
-	a.cap = n;
-	a.ranges = kcalloc(max(n, 1U), 2 * sizeof(*a.ranges), GFP_KERNEL);
-	if (!a.ranges)
-		return -ENOMEM;
-	kvmx_vm_walk_memslots(vm, kvmx_ksm_slot_range, &a);
-	if (!mmget_not_zero(mm)) {
-		kfree(a.ranges);
+	if (!mmget_not_zero(mm))
 		return -ESRCH;
-	}
 	mmap_write_lock(mm);
-	for (i = 0; i < a.n && !ret; i++) {
-		unsigned long start = a.ranges[2 * i], end = a.ranges[2 * i + 1];
-		struct vm_area_struct *vma;
+	for_each_vma(vmi, vma) {
+		/*
+		 * A copy of the flags: the VMA stays mergeable and KSM merges
+		 * its pages again, under their new key.
+		 */
+		unsigned long flags = vma->vm_flags;
 
-		for (vma = find_vma(mm, start); vma && vma->vm_start < end;
-		     vma = find_vma(mm, vma->vm_end)) {
-			/*
-			 * A copy of the flags: the VMA stays mergeable and
-			 * KSM merges it again, under its new key.
-			 */
-			unsigned long flags = vma->vm_flags;
-
-			if (!(flags & VM_MERGEABLE))
-				continue;
-			ret = ksm_madvise(vma, max(start, vma->vm_start),
-					  min(end, vma->vm_end),
-					  MADV_UNMERGEABLE, &flags);
-			if (ret)
-				break;
-		}
+		if (!(flags & VM_MERGEABLE))
+			continue;
+		ret = ksm_madvise(vma, vma->vm_start, vma->vm_end,
+				  MADV_UNMERGEABLE, &flags);
+		if (ret)
+			break;
 	}
 	mmap_write_unlock(mm);
 	mmput(mm);
-	kfree(a.ranges);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(kvmx_ksm_unmerge_vm);

@@ -74,8 +74,9 @@ int kvmx_ksm_register_policy(const struct kvmx_ksm_policy *policy);
 void kvmx_ksm_unregister_policy(const struct kvmx_ksm_policy *policy);
 
 /*
- * Break every KSM sharing of @vm's guest memory (each page gets a private
- * copy), for instance after its domain changed. May sleep; call from a
+ * Break every KSM sharing of the mergeable memory of @vm's QEMU process
+ * (guest memory, firmware tables, ROMs): each page gets a private
+ * copy, for instance after its domain changed. May sleep; call from a
  * sysfs handler of the VM or a client callback.
  */
 int kvmx_ksm_unmerge_vm(struct kvmx_vm *vm);

@@ -27,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/kvm.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,7 +52,7 @@ struct cfg {
 	uint64_t size, npages, seed;
 	uint64_t zero_end, shared_end;	/* [0,zero_end) zero, then shared */
 	unsigned int pct[3];		/* zero, shared, unique percentages */
-	bool have_pattern, mergeable;
+	bool have_pattern, mergeable, kvm;
 	int thp;			/* 1: MADV_HUGEPAGE, -1: NOHUGEPAGE */
 	uint64_t rate;			/* rewrites per second */
 	unsigned int frac, subpage;
@@ -335,6 +337,29 @@ static unsigned char *map_aligned(uint64_t size)
 	return mem;
 }
 
+/*
+ * --kvm: stand in for a VM. Create a KVM VM (no vCPUs) whose memslot 0 is
+ * the workload's memory, so that kvmx can attach this process like QEMU.
+ * The descriptors stay open until exit.
+ */
+static void become_vm(void *mem, uint64_t size)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = 0, .guest_phys_addr = 0, .memory_size = size,
+		.userspace_addr = (uintptr_t)mem,
+	};
+	int kvm, vm;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		die("cannot open /dev/kvm: %s", strerror(errno));
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		die("KVM_CREATE_VM failed: %s", strerror(errno));
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r))
+		die("KVM_SET_USER_MEMORY_REGION failed: %s", strerror(errno));
+}
+
 static int do_hold(const struct cfg *c)
 {
 	uint64_t rewrites = 0, done = 0, cand, target, p, rng;
@@ -359,6 +384,8 @@ static int do_hold(const struct cfg *c)
 		die("madvise(%s) failed: %s", c->thp > 0 ? "MADV_HUGEPAGE" :
 		    "MADV_NOHUGEPAGE", strerror(errno));
 	fill_mem(c, mem);
+	if (c->kvm)
+		become_vm(mem, c->size);
 
 	snprintf(line, sizeof(line), "READY pages=%" PRIu64 " pid=%d\n",
 		 c->npages, (int)getpid());
@@ -592,7 +619,7 @@ static int selftest(void)
 static void usage(FILE *f)
 {
 	fputs("usage:\n"
-	      "  kvmx-fill hold --size SIZE --pattern P [--seed N] [--mergeable]\n"
+	      "  kvmx-fill hold --size SIZE --pattern P [--seed N] [--mergeable] [--kvm]\n"
 	      "            [--thp|--nothp] [--rewrite-rate PAGES_PER_SEC]\n"
 	      "            [--rewrite-frac PCT] [--subpage K] [--duration SEC]\n"
 	      "            [--ready-file PATH] [--status-file PATH]\n"
@@ -617,12 +644,12 @@ static uint64_t parse_num(const char *val, const char *opt, uint64_t lo,
 
 enum {
 	O_SIZE, O_PATTERN, O_SEED, O_RATE, O_FRAC, O_SUBPAGE, O_DURATION,
-	O_READY, O_STATUS, O_MERGEABLE, O_THP, O_NOTHP, O_COUNT
+	O_READY, O_STATUS, O_MERGEABLE, O_KVM, O_THP, O_NOTHP, O_COUNT
 };
 
 static const char *const opt_names[O_COUNT] = {
 	"size", "pattern", "seed", "rewrite-rate", "rewrite-frac", "subpage",
-	"duration", "ready-file", "status-file", "mergeable", "thp", "nothp",
+	"duration", "ready-file", "status-file", "mergeable", "kvm", "thp", "nothp",
 };
 
 static void parse_opts(struct cfg *c, enum mode mode, int argc, char **argv)
@@ -678,6 +705,8 @@ static void parse_opts(struct cfg *c, enum mode mode, int argc, char **argv)
 			c->status = val;
 		else if (o == O_MERGEABLE)
 			c->mergeable = true;
+		else if (o == O_KVM)
+			c->kvm = true;
 		else if (o >= O_THP && c->thp)
 			die("--thp and --nothp are exclusive");
 		else if (o >= O_THP)
