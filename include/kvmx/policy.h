@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
+typedef int64_t s64;
 typedef uint64_t u64;
 typedef uint32_t u32;
 typedef uint16_t u16;
