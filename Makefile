@@ -10,6 +10,7 @@
 #   make test            check + vmtest (what CI runs)
 #   make demo            boot the test host, start guests, show the registry
 #   make bench           benchmarks (BENCH=name runs one)
+#   make soak            long integrity run of ksm_cmd (11 minutes)
 #   make lint            checkpatch, W=1 and sparse over the kernel code
 #   make clean
 
@@ -21,14 +22,14 @@ PYTHON ?= python3
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
 
 # Suites run by vmtest; SUITES=core runs one. Test host size and time limit.
-SUITES ?= core
+SUITES ?= core ksm_cmd
 VM_MEM ?= 6144
 VM_CPUS ?= 1
-VM_TIMEOUT ?= 1500
+VM_TIMEOUT ?= 2400
 BENCH ?=
 
 .PHONY: all modules install dkms-install dkms-uninstall check vmtest test \
-	demo bench lint clean deps test-kernel-modules hosttest
+	demo bench soak lint clean deps test-kernel-modules hosttest
 
 all: modules
 
@@ -112,6 +113,10 @@ demo: test-kernel-modules
 
 bench: test-kernel-modules
 	@bash $(TOP)/bench/run.sh $(BUILD) $(BENCH)
+
+# The long ksm_cmd integrity run (11 minutes of merging under every classifier).
+soak: test-kernel-modules
+	@$(MAKE) --no-print-directory vmtest SUITES=ksm_cmd_soak
 
 lint: deps
 	@bash $(TOP)/scripts/lint.sh

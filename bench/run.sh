@@ -7,7 +7,12 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$1
 want=${2:-}
-mkdir -p "$top/bench/results"
+mkdir -p "$top/bench/results" "$build/results"
+# Plots need matplotlib; install it from the archive like the other deps.
+if ! python3 -c 'import matplotlib' 2>/dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-matplotlib >/dev/null ||
+		echo "bench: python3-matplotlib could not be installed: no plots" >&2
+fi
 found=0
 rc=0
 for d in "$top"/bench/*/; do

@@ -221,7 +221,7 @@ static int kvmx_ksm_map_vm(struct kvmx_vm *vm, void *arg)
 	struct kvmx_ksm_slots_arg sa;
 	struct kvmx_ksm_vmmap *vmm;
 	struct mm_struct *mm = kvmx_vm_mm(vm);
-	VMA_ITERATOR(vmi_iter, mm, 0);
+	struct vma_iterator vmi_iter;
 	struct vm_area_struct *vma;
 	unsigned int vmi, n = 0;
 	int ret = 0;
@@ -259,6 +259,7 @@ static int kvmx_ksm_map_vm(struct kvmx_vm *vm, void *arg)
 	 * outside the memslots, and those belong to the VM's domain too.
 	 */
 	mmap_read_lock(mm);
+	vma_iter_init(&vmi_iter, mm, 0);
 	for_each_vma(vmi_iter, vma) {
 		struct anon_vma *av = READ_ONCE(vma->anon_vma);
 
@@ -921,13 +922,14 @@ EXPORT_SYMBOL_GPL(kvmx_ksm_unregister_policy);
 int kvmx_ksm_unmerge_vm(struct kvmx_vm *vm)
 {
 	struct mm_struct *mm = kvmx_vm_mm(vm);
-	VMA_ITERATOR(vmi, mm, 0);
+	struct vma_iterator vmi;
 	struct vm_area_struct *vma;
 	int ret = 0;
 
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	mmap_write_lock(mm);
+	vma_iter_init(&vmi, mm, 0);
 	for_each_vma(vmi, vma) {
 		/*
 		 * A copy of the flags: the VMA stays mergeable and KSM merges

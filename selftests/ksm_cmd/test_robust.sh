@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# ksm_cmd knobs reject bad values; a competing IPMODIFY user of
+# memcmp_pages makes loading fail with a clear message; switching
+# classifiers and loading and unloading the modules while ksmd is busy
+# leaves KSM merging and every page intact.
+# kvmx-timeout: 900
+. "$(dirname "$0")/../lib/tap.sh"
+
+tap_plan 25
+kvmx_unload_all
+ksm_unmerge_all
+
+# A competing user of the same function.
+check "competing IPMODIFY module loads" \
+	insmod "$KVMX_DIR/selftests/modules/kvmx_test_ipmodify.ko"
+check "kvmx_core loads" kvmx_load_core
+dmesg -C
+expect "ksm_cmd refuses to load" \
+	"$(insmod "$KVMX_DIR/ksm_cmd/ksm_cmd.ko" 2>&1 >/dev/null | grep -c 'Device or resource busy')" 1
+check "the kernel log names the reason" \
+	grep -q "another module modifies memcmp_pages" <(dmesg)
+check "competing module unloads" rmmod kvmx_test_ipmodify
+check "ksm_cmd loads now" kvmx_load_ksm_cmd
+
+K=$KVMX_SYS/ksm_cmd
+expect "default classifier" "$(cat $K/classifier)" none
+expect_errno "classifier 'fast'" EINVAL $K/classifier fast
+expect_errno "classifier 'subpag'" EINVAL $K/classifier subpag
+expect_errno "classes 0" ERANGE $K/classes 0
+expect_errno "classes 65" ERANGE $K/classes 65
+expect_errno "classes 'x'" EINVAL $K/classes x
+expect_errno "subblocks 3" ERANGE $K/subblocks 3
+expect_errno "subblocks 16" ERANGE $K/subblocks 16
+expect_errno "history 0" ERANGE $K/history 0
+expect_errno "history 9" ERANGE $K/history 9
+expect_errno "history -1" EINVAL $K/history -1
+expect "knobs unchanged by bad writes" \
+	"$(cat $K/classes) $(cat $K/subblocks) $(cat $K/history)" "8 8 4"
+
+# Two guests and two stand-in VMs, all rewriting memory.
+for i in 1 2; do
+	guest start r$i --mem 256 >/dev/null
+	fill_start r$i 48M mixed:20,40,40 $i --rewrite-rate 200 \
+		--rewrite-frac 20 --subpage $((i * 4)) >/dev/null
+done
+fills=
+for i in 1 2; do
+	"$KVMX_BIN/kvmx-fill" hold --size 32M --pattern mixed:20,40,40 \
+		--seed $((10 + i)) --mergeable --kvm --rewrite-rate 300 \
+		--rewrite-frac 10 --subpage 2 --ready-file /tmp/rf$i.ready \
+		--status-file /tmp/rf$i.status >/tmp/rf$i.log 2>&1 &
+	fills="$fills $!"
+done
+rf_ready() { [ -e /tmp/rf1.ready ] && [ -e /tmp/rf2.ready ]; }
+wait_for 60 rf_ready
+for p in $fills; do echo "$p" >"$KVMX_SYS/attach"; done
+expect "four VMs attached" "$(vm_count)" 4
+ksm_start 4000 10
+
+# Switch classifiers every 3 s, twice through the list, ksmd busy.
+for round in 1 2; do
+	for c in address write_count subpage checksum none; do
+		echo $c >$K/classifier
+		echo $((round * 4)) >$K/classes
+		sleep 3
+	done
+done
+check "KSM still completes passes after 10 switches" ksm_wait_scans 2 300
+# Unload and load in the middle of scanning.
+reloads=0
+for i in 1 2 3; do
+	sleep 2
+	rmmod ksm_cmd && kvmx_load_ksm_cmd && reloads=$((reloads + 1))
+	echo subpage >$K/classifier
+done
+expect "ksm_cmd unloaded and reloaded mid-scan" $reloads 3
+sleep 2
+check "kvmx_core unloads mid-scan (after ksm_cmd)" \
+	sh -c "rmmod ksm_cmd && rmmod kvmx_core"
+check "both come back, re-attaching the running VMs" \
+	sh -c "insmod $KVMX_DIR/core/kvmx_core.ko attach_existing=1 &&
+	       insmod $KVMX_DIR/ksm_cmd/ksm_cmd.ko"
+echo checksum >$K/classifier
+sharing_grows() { [ "$(ksm_stat pages_sharing)" -gt 10000 ]; }
+check "KSM merges after all that ($(ksm_stat pages_sharing) sharing)" \
+	wait_for 300 sharing_grows
+
+bad=0
+for i in 1 2; do
+	o=$(fill_verify r$i) || bad=$((bad + 1))
+	diag "r$i: $o"
+done
+for p in $fills; do kill -TERM $p; wait $p; done
+for i in 1 2; do
+	grep -q "mismatches=0 " /tmp/rf$i.status || bad=$((bad + 1))
+	diag "stand-in $i: $(cat /tmp/rf$i.status)"
+done
+expect "every page of the four VMs verifies" $bad 0
+echo 0 >"$KSM/run"
+for i in 1 2; do guest stop r$i; done
+kvmx_unload_all
+ksm_unmerge_all
+tap_done
