@@ -34,6 +34,7 @@
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/vmalloc.h>
 #include <linux/sort.h>
 #include <linux/xarray.h>
 #include <linux/xxhash.h>
@@ -108,6 +109,26 @@ static struct {
 	bool valid;
 } kvmx_ksm_last_equal;
 
+/*
+ * ksmd compares the same pages over and over in a pass (the candidate on
+ * every level of a search, the nodes near the roots in every search), so
+ * their keys are cached: direct-mapped by pfn, valid for one pass, one
+ * generation of the page -> VM map and one mapping of the page.
+ */
+#define KVMX_KC_BITS	13
+struct kvmx_kc {
+	struct page *page;
+	unsigned long mapping;
+	unsigned long seq;
+	unsigned long gen;
+	unsigned long order;
+	const void *owner;
+	struct kvmx_ksm_key key;
+};
+static struct kvmx_kc *kvmx_kc;
+/* Bumped whenever keys may change in mid-pass (map rebuilt, domain moved). */
+static atomic_long_t kvmx_ksm_gen = ATOMIC_LONG_INIT(1);
+
 /* xxh64 of an all-zero page, and of an all-zero sub-block per split. */
 static u64 kvmx_ksm_zero_full;
 static u64 kvmx_ksm_zero_sub[ilog2(KVMX_KSM_MAX_SUBBLOCKS) + 1];
@@ -125,6 +146,7 @@ static struct {
 	u64 map_rebuilds;
 	u64 unknown_anon;	/* anon pages compared while the map was stale */
 	u64 cross_vm;		/* content comparisons between two VMs' pages */
+	u64 key_cache_hits;
 } kvmx_ksm_st;
 
 static const char * const kvmx_ksm_tp_names[] = {
@@ -313,6 +335,7 @@ static void kvmx_ksm_rebuild(bool sync)
 	 * anon_vma. Pages then get the stale-map treatment (never equal).
 	 */
 	old = rcu_replace_pointer(kvmx_ksm_map, b.map, true);
+	atomic_long_inc(&kvmx_ksm_gen);
 	kvmx_ksm_st.map_rebuilds++;
 	if (!old)
 		return;
@@ -459,6 +482,55 @@ static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 	}
 }
 
+static void kvmx_ksm_key_cached(const struct kvmx_ksm_policy *pol,
+				struct page *page, struct kvmx_ksm_key *key,
+				unsigned long *order, const void **owner)
+{
+	unsigned long mapping = (unsigned long)READ_ONCE(page_folio(page)->mapping);
+	unsigned long gen = atomic_long_read(&kvmx_ksm_gen);
+	struct kvmx_kc *c;
+
+	if (!kvmx_kc) {
+		kvmx_ksm_key_of(pol, page, key, order, owner);
+		return;
+	}
+	c = &kvmx_kc[page_to_pfn(page) & ((1UL << KVMX_KC_BITS) - 1)];
+	if (c->page == page && c->mapping == mapping &&
+	    c->seq == kvmx_ksm_seq && c->gen == gen) {
+		*key = c->key;
+		*order = c->order;
+		*owner = c->owner;
+		kvmx_ksm_st.key_cache_hits++;
+		return;
+	}
+	kvmx_ksm_key_of(pol, page, key, order, owner);
+	/* Keys that depend on a stale map are not worth keeping. */
+	if (key->domain == U32_MAX) {
+		c->page = NULL;
+		return;
+	}
+	c->page = page;
+	c->mapping = mapping;
+	c->seq = kvmx_ksm_seq;
+	c->gen = gen;
+	c->order = *order;
+	c->owner = *owner;
+	c->key = *key;
+}
+
+/* Forget the cached key of the page at @pfn (it became or left KSM). */
+static void kvmx_kc_forget(unsigned long pfn)
+{
+	if (kvmx_kc)
+		kvmx_kc[pfn & ((1UL << KVMX_KC_BITS) - 1)].page = NULL;
+}
+
+void kvmx_ksm_keys_changed(void)
+{
+	atomic_long_inc(&kvmx_ksm_gen);
+}
+EXPORT_SYMBOL_GPL(kvmx_ksm_keys_changed);
+
 static int kvmx_ksm_key_cmp(const struct kvmx_ksm_key *a,
 			    const struct kvmx_ksm_key *b)
 {
@@ -512,8 +584,8 @@ static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 		rcu_read_unlock();
 		return kvmx_ksm_content_cmp(page1, page2, &bytes);
 	}
-	kvmx_ksm_key_of(pol, page1, &k1, &o1, &vm1);
-	kvmx_ksm_key_of(pol, page2, &k2, &o2, &vm2);
+	kvmx_ksm_key_cached(pol, page1, &k1, &o1, &vm1);
+	kvmx_ksm_key_cached(pol, page2, &k2, &o2, &vm2);
 	rcu_read_unlock();
 
 	cs = &kvmx_ksm_cs[k1.stat_class];
@@ -640,7 +712,12 @@ static void notrace kvmx_ksm_ftrace(unsigned long ip, unsigned long parent_ip,
 
 static struct ftrace_ops kvmx_ksm_ops = {
 	.func = kvmx_ksm_ftrace,
+	/* With ftrace_regs the light trampoline can redirect, as livepatch. */
+#ifndef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
 	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
+#else
+	.flags = FTRACE_OPS_FL_IPMODIFY,
+#endif
 };
 
 /* --- tracepoints ----------------------------------------------------------- */
@@ -668,6 +745,7 @@ static void kvmx_ksm_record(unsigned long pfn, const struct kvmx_ksm_key *key,
 {
 	struct kvmx_kpage *kp, *old;
 
+	kvmx_kc_forget(pfn);
 	kp = kmalloc(sizeof(*kp), GFP_NOWAIT | __GFP_NOWARN);
 	if (!kp) {
 		kvmx_ksm_st.nomem++;
@@ -734,6 +812,7 @@ static void kvmx_tp_remove_ksm(void *data, unsigned long pfn)
 {
 	struct kvmx_kpage *kp = xa_erase(&kvmx_kpages, pfn);
 
+	kvmx_kc_forget(pfn);
 	if (kp)
 		kfree_rcu(kp, rcu);
 }
@@ -782,10 +861,13 @@ static int kvmx_ksm_install(void)
 	unsigned int i;
 	int ret;
 
+	/* Optional: without it every comparison looks its keys up. */
+	kvmx_kc = vzalloc(sizeof(*kvmx_kc) << KVMX_KC_BITS);
 	kvmx_ksmd = kvmx_find_ksmd();
 	if (!kvmx_ksmd) {
 		pr_err("KSM hook: no ksmd thread (kernel without CONFIG_KSM?)\n");
-		return -ENODEV;
+		ret = -ENODEV;
+		goto err_ksmd;
 	}
 	memset(kvmx_ksm_tps, 0, sizeof(kvmx_ksm_tps));
 	for_each_kernel_tracepoint(kvmx_ksm_find_tp, NULL);
@@ -840,8 +922,11 @@ err_ftrace:
 err_filter:
 	ftrace_set_filter(&kvmx_ksm_ops, NULL, 0, 1);
 err_ksmd:
-	put_task_struct(kvmx_ksmd);
+	if (kvmx_ksmd)
+		put_task_struct(kvmx_ksmd);
 	kvmx_ksmd = NULL;
+	vfree(kvmx_kc);
+	kvmx_kc = NULL;
 	return ret;
 }
 
@@ -876,6 +961,8 @@ static void kvmx_ksm_uninstall(void)
 	kvmx_ksm_last_equal.valid = false;
 	put_task_struct(kvmx_ksmd);
 	kvmx_ksmd = NULL;
+	vfree(kvmx_kc);
+	kvmx_kc = NULL;
 }
 
 int kvmx_ksm_register_policy(const struct kvmx_ksm_policy *policy)
@@ -995,14 +1082,14 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   "checksums %llu\nchecksums_vm %llu\nsubblocks %u\n"
 		   "kpages_recorded %llu\nkpages_unknown %llu\n"
 		   "unknown_anon %llu\nnomem %llu\nmap_rebuilds %llu\n"
-		   "cross_vm_compares %llu\n",
+		   "cross_vm_compares %llu\nkey_cache_hits %llu\n",
 		   kvmx_ksm_st.passes, t.calls, t.compares, t.bytes,
 		   t.key_settled, t.merges, kvmx_ksm_st.zero_merges,
 		   kvmx_ksm_st.checksums, kvmx_ksm_st.checksums_vm,
 		   READ_ONCE(kvmx_ksm_nsub), kvmx_ksm_st.kpages_recorded,
 		   kvmx_ksm_st.kpages_unknown, kvmx_ksm_st.unknown_anon,
 		   kvmx_ksm_st.nomem, kvmx_ksm_st.map_rebuilds,
-		   kvmx_ksm_st.cross_vm);
+		   kvmx_ksm_st.cross_vm, kvmx_ksm_st.key_cache_hits);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_ksm_stats);

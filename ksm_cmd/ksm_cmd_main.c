@@ -214,6 +214,7 @@ static ssize_t ksm_domain_store(struct kobject *kobj,
 	if (domain)
 		WRITE_ONCE(cmd_isolating, true);
 	WRITE_ONCE(cv->domain, domain);
+	kvmx_ksm_keys_changed();
 	/*
 	 * From now on the VM's pages carry the new domain; what it shares
 	 * under the old one is broken up, and KSM merges it again inside the

@@ -74,6 +74,12 @@ int kvmx_ksm_register_policy(const struct kvmx_ksm_policy *policy);
 void kvmx_ksm_unregister_policy(const struct kvmx_ksm_policy *policy);
 
 /*
+ * Keys of pages may have changed in mid-pass (a VM moved to another
+ * domain): ksmd must not use keys it looked up before.
+ */
+void kvmx_ksm_keys_changed(void);
+
+/*
  * Break every KSM sharing of the mergeable memory of @vm's QEMU process
  * (guest memory, firmware tables, ROMs): each page gets a private
  * copy, for instance after its domain changed. May sleep; call from a

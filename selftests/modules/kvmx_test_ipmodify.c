@@ -17,7 +17,11 @@ static void notrace kvmx_test_ipmodify_cb(unsigned long ip,
 
 static struct ftrace_ops kvmx_test_ipmodify_ops = {
 	.func = kvmx_test_ipmodify_cb,
+#ifndef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
 	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
+#else
+	.flags = FTRACE_OPS_FL_IPMODIFY,
+#endif
 };
 
 static int __init kvmx_test_ipmodify_init(void)
