@@ -693,11 +693,7 @@ static void kvmx_ksm_kp_post(struct kprobe *p, struct pt_regs *regs,
 {
 }
 
-static struct kprobe kvmx_ksm_kp = {
-	.symbol_name = "xxh64",
-	.pre_handler = kvmx_ksm_kp_pre,
-	.post_handler = kvmx_ksm_kp_post,
-};
+static struct kprobe kvmx_ksm_kp;
 
 /* --- memcmp_pages ftrace hook ---------------------------------------------- */
 
@@ -895,6 +891,12 @@ static int kvmx_ksm_install(void)
 			pr_err("KSM hook: cannot hook memcmp_pages (%d)\n", ret);
 		goto err_filter;
 	}
+	/* A kprobe keeps its resolved address: start from a clean one. */
+	kvmx_ksm_kp = (struct kprobe){
+		.symbol_name = "xxh64",
+		.pre_handler = kvmx_ksm_kp_pre,
+		.post_handler = kvmx_ksm_kp_post,
+	};
 	ret = register_kprobe(&kvmx_ksm_kp);
 	if (ret) {
 		pr_err("KSM hook: cannot probe xxh64 on %s (%d)\n",
