@@ -708,11 +708,17 @@ static void notrace kvmx_ksm_ftrace(unsigned long ip, unsigned long parent_ip,
 
 static struct ftrace_ops kvmx_ksm_ops = {
 	.func = kvmx_ksm_ftrace,
-	/* With ftrace_regs the light trampoline can redirect, as livepatch. */
+	/*
+	 * With ftrace_regs the light trampoline can redirect, as livepatch
+	 * does. The callback calls nothing that can be traced, so it needs no
+	 * recursion guard from ftrace (FTRACE_OPS_FL_RECURSION): the
+	 * trampoline calls it directly.
+	 */
 #ifndef CONFIG_HAVE_DYNAMIC_FTRACE_WITH_ARGS
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY |
+		 FTRACE_OPS_FL_RECURSION,
 #else
-	.flags = FTRACE_OPS_FL_IPMODIFY,
+	.flags = FTRACE_OPS_FL_IPMODIFY | FTRACE_OPS_FL_RECURSION,
 #endif
 };
 

@@ -18,6 +18,36 @@ const char *cmd_classifier_name(enum cmd_classifier c)
 	return (unsigned int)c < CMD_NR_CLASSIFIERS ? cmd_names[c] : "?";
 }
 
+bool cmd_ranges_add(struct cmd_ranges *r, u64 base, u64 pages)
+{
+	unsigned int i;
+
+	if (r->n == CMD_MAX_RANGES || !pages)
+		return false;
+	for (i = r->n; i > 0 && r->base[i - 1] > base; i--) {
+		r->base[i] = r->base[i - 1];
+		r->pages[i] = r->pages[i - 1];
+	}
+	r->base[i] = base;
+	r->pages[i] = pages;
+	r->n++;
+	r->total += pages;
+	return true;
+}
+
+u64 cmd_ranges_offset(const struct cmd_ranges *r, u64 gfn)
+{
+	u64 before = 0;
+	unsigned int i;
+
+	for (i = 0; i < r->n; i++) {
+		if (gfn >= r->base[i] && gfn - r->base[i] < r->pages[i])
+			return before + (gfn - r->base[i]);
+		before += r->pages[i];
+	}
+	return U64_MAX;
+}
+
 int cmd_classifier_parse(const char *buf, size_t len)
 {
 	unsigned int c;
@@ -178,16 +208,16 @@ void cmd_wc_boundaries(const u64 *count_pages, unsigned int history,
 }
 
 u32 cmd_page_class(const struct cmd_params *p, const struct cmd_wc_map *wc,
-		   const struct cmd_page *pg, u64 gfn, u64 span)
+		   const struct cmd_page *pg, u64 pos, u64 span)
 {
 	unsigned int mask;
 
 	switch (p->classifier) {
 	case CMD_ADDRESS:
-		if (!span || gfn >= span)
+		if (!span || pos >= span)
 			return 0;
-		/* Equal ranges of guest-physical memory; no overflow below 2^57. */
-		return (u32)((gfn * p->classes) / span);
+		/* Equal shares of guest memory; no overflow below 2^57 pages. */
+		return (u32)((pos * p->classes) / span);
 	case CMD_WRITE_COUNT:
 		if (!pg || !pg->valid)
 			return 0;

@@ -44,6 +44,23 @@ struct cmd_wc_map {
 	unsigned int nclasses;
 };
 
+/* Guest memory as ranges of frames; address classes split their sum. */
+#define CMD_MAX_RANGES	16
+struct cmd_ranges {
+	unsigned int n;
+	u64 base[CMD_MAX_RANGES];	/* sorted by base */
+	u64 pages[CMD_MAX_RANGES];
+	u64 total;
+};
+
+/* Add a range (a memslot); false when full. Keeps them sorted. */
+bool cmd_ranges_add(struct cmd_ranges *r, u64 base, u64 pages);
+/*
+ * Where @gfn lies in guest memory laid end to end (holes and the gap
+ * below 4 GiB squeezed out), or U64_MAX outside every range.
+ */
+u64 cmd_ranges_offset(const struct cmd_ranges *r, u64 gfn);
+
 const char *cmd_classifier_name(enum cmd_classifier c);
 /* Parse a sysfs write ("subpage\n"); returns the classifier or -EINVAL. */
 int cmd_classifier_parse(const char *buf, size_t len);
@@ -68,10 +85,11 @@ void cmd_wc_boundaries(const u64 *count_pages, unsigned int history,
 		       unsigned int classes, struct cmd_wc_map *map);
 
 /*
- * The class of a page. @gfn/@span place it in guest memory (address);
+ * The class of a page. @pos/@span place it in guest memory (address:
+ * the offset from cmd_ranges_offset() and the total);
  * @pg may be NULL for a page not yet scanned (class 0).
  */
 u32 cmd_page_class(const struct cmd_params *p, const struct cmd_wc_map *wc,
-		   const struct cmd_page *pg, u64 gfn, u64 span);
+		   const struct cmd_page *pg, u64 pos, u64 span);
 
 #endif /* _KVMX_CMD_POLICY_H */

@@ -34,7 +34,7 @@
 
 struct cmd_vm {
 	struct xarray chunks;	/* gfn >> CMD_CHUNK_SHIFT -> cmd_page[] */
-	u64 span;		/* guest frames covered by memslots */
+	struct cmd_ranges ram;	/* guest memory, for the address classifier */
 	u32 domain;
 	atomic_long_t nchunks;
 	atomic_long_t tracked;	/* pages with a record */
@@ -155,10 +155,15 @@ static void cmd_page_key(const struct kvmx_ksm_page *pg, unsigned long seq,
 	key->domain = READ_ONCE(cv->domain);
 	if (cmd_active.classifier == CMD_NONE)
 		return;
-	if (cmd_active.classifier != CMD_ADDRESS)
+	if (cmd_active.classifier == CMD_ADDRESS) {
+		key->class = cmd_page_class(&cmd_active, &cmd_wc, NULL,
+					    cmd_ranges_offset(&cv->ram, pg->gfn),
+					    cv->ram.total);
+	} else {
 		rec = cmd_page_find(cv, pg->gfn);
-	key->class = cmd_page_class(&cmd_active, &cmd_wc, rec, pg->gfn,
-				    cv->span);
+		key->class = cmd_page_class(&cmd_active, &cmd_wc, rec, pg->gfn,
+					    0);
+	}
 	key->stat_class = key->class % KVMX_KSM_STAT_CLASSES;
 }
 
@@ -255,12 +260,12 @@ static const struct attribute_group cmd_vm_group = {
 
 /* --- attach / detach ------------------------------------------------------ */
 
-static int cmd_span_slot(struct kvmx_vm *vm, const struct kvm_memory_slot *slot,
-			 void *arg)
+static int cmd_ram_slot(struct kvmx_vm *vm, const struct kvm_memory_slot *slot,
+			void *arg)
 {
-	u64 *span = arg;
-
-	*span = max(*span, slot->base_gfn + slot->npages);
+	/* Read-only slots are ROMs and flash, not memory. */
+	if (!(slot->flags & KVM_MEM_READONLY))
+		cmd_ranges_add(arg, slot->base_gfn, slot->npages);
 	return 0;
 }
 
@@ -273,7 +278,8 @@ static int cmd_attach(struct kvmx_vm *vm)
 	xa_init(&cv->chunks);
 	atomic_long_set(&cv->nchunks, 0);
 	atomic_long_set(&cv->tracked, 0);
-	kvmx_vm_walk_memslots(vm, cmd_span_slot, &cv->span);
+	/* Memslots added later (hotplug) count from the next attach. */
+	kvmx_vm_walk_memslots(vm, cmd_ram_slot, &cv->ram);
 	kvmx_vm_set_priv(vm, &cmd_client, cv);
 	return 0;
 }

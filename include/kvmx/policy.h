@@ -9,6 +9,7 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #include <linux/errno.h>
+#include <linux/limits.h>
 #else
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@ typedef uint64_t u64;
 typedef uint32_t u32;
 typedef uint16_t u16;
 typedef uint8_t u8;
+#define U64_MAX UINT64_MAX
 #endif
 
 #endif /* _KVMX_POLICY_H */

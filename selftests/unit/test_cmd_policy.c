@@ -179,6 +179,36 @@ static void test_address(void)
 	      "4 PiB guest: no overflow");
 }
 
+static void test_ranges_offset(void)
+{
+	struct cmd_ranges r = {0};
+	struct cmd_params p = defaults;
+	int i, added;
+
+	/* A PC: 640 KiB low, RAM from 1 MiB to 3 GiB, the rest above 4 GiB. */
+	CHECK(cmd_ranges_add(&r, 0x100000, 0x40000), "add high RAM");
+	CHECK(cmd_ranges_add(&r, 0, 160), "add low 640 KiB");
+	CHECK(cmd_ranges_add(&r, 256, 0xc0000 - 256), "add RAM below 3 GiB");
+	CHECK(!cmd_ranges_add(&r, 5, 0), "empty range refused");
+	CHECK(r.n == 3 && r.base[0] == 0 && r.base[2] == 0x100000, "kept sorted");
+	CHECK(r.total == 160 + 0xc0000 - 256 + 0x40000, "total pages");
+	CHECK(cmd_ranges_offset(&r, 0) == 0, "first frame at 0");
+	CHECK(cmd_ranges_offset(&r, 200) == U64_MAX, "hole: outside");
+	CHECK(cmd_ranges_offset(&r, 256) == 160, "holes squeezed out");
+	CHECK(cmd_ranges_offset(&r, 0x100000) == 160 + 0xc0000 - 256,
+	      "above 4 GiB follows on");
+	CHECK(cmd_ranges_offset(&r, 0x140000) == U64_MAX, "past the end: outside");
+	p.classifier = CMD_ADDRESS;
+	CHECK(cmd_page_class(&p, NULL, NULL, cmd_ranges_offset(&r, 0x13ffff),
+			     r.total) == 7, "last frame: last class");
+	CHECK(cmd_page_class(&p, NULL, NULL, cmd_ranges_offset(&r, 0x80000),
+			     r.total) == 3, "just below the middle: class 3 of 8");
+	for (i = 0, added = 0; i < CMD_MAX_RANGES; i++)
+		added += cmd_ranges_add(&r, 0x200000 + 16 * i, 1);
+	CHECK(added == CMD_MAX_RANGES - 3 && r.n == CMD_MAX_RANGES,
+	      "at most %d ranges", CMD_MAX_RANGES);
+}
+
 static void test_boundaries(void)
 {
 	struct cmd_wc_map m;
@@ -269,6 +299,7 @@ int main(void)
 	test_subpage();
 	test_checksum_class();
 	test_address();
+	test_ranges_offset();
 	test_boundaries();
 	test_ranges();
 	printf("1..%d\n", n);
