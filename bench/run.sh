@@ -9,7 +9,7 @@ build=$1
 want=${2:-}
 mkdir -p "$top/bench/results" "$build/results"
 # Plots need matplotlib; install it from the archive like the other deps.
-if ! python3 -c 'import matplotlib' 2>/dev/null; then
+if ! /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-matplotlib >/dev/null ||
 		echo "bench: python3-matplotlib could not be installed: no plots" >&2
 fi

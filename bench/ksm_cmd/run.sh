@@ -12,4 +12,7 @@ results=$2
 python3 "$top/selftests/vm/run.py" --kver "$(cat "$build/kver")" \
 	--mem "${VM_MEM:-6144}" --timeout 6000 --build "$build" \
 	--results "$build/results/bench_ksm_cmd.txt" ../bench/ksm_cmd
-python3 "$here/report.py" "$build/vm/out/ksm_cmd" "$results"
+# Debian's python3 is the one python3-matplotlib installs into.
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+"$py" "$here/report.py" "$build/vm/out/ksm_cmd" "$results"
