@@ -73,7 +73,7 @@ class Section:
 
     @property
     def suite(self):
-        return self.name.split("/")[0]
+        return self.name.rsplit("/", 1)[0]
 
     def results(self):
         """(passed, failed, skipped, failure descriptions)."""
