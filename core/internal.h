@@ -24,6 +24,9 @@ void kvmx_ksm_exit(void);
 /* Called with the registry lock held after a VM was added or removed. */
 void kvmx_ksm_vms_changed(void);
 
+int kvmx_sampler_init(void);
+void kvmx_sampler_exit(void);
+
 int kvmx_memstate_init(void);
 void kvmx_memstate_exit(void);
 

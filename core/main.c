@@ -47,9 +47,14 @@ static int __init kvmx_core_init(void)
 	ret = kvmx_registry_init(attach_existing);
 	if (ret)
 		goto err_memstate;
+	ret = kvmx_sampler_init();
+	if (ret)
+		goto err_registry;
 	pr_info("loaded\n");
 	return 0;
 
+err_registry:
+	kvmx_registry_exit();
 err_memstate:
 	kvmx_memstate_exit();
 err_kobj:
@@ -63,6 +68,7 @@ static void __exit kvmx_core_exit(void)
 	/* Readers of debugfs files may take registry locks: remove them first. */
 	debugfs_remove(kvmx_debugfs);
 	kvmx_debugfs = NULL;
+	kvmx_sampler_exit();
 	kvmx_registry_exit();
 	kvmx_memstate_exit();
 	kvmx_ksm_exit();

@@ -73,6 +73,27 @@ int kvmx_vm_walk_memslots(struct kvmx_vm *vm, kvmx_memslot_cb_t fn,
 /* Bytes of guest memory in writable user memslots. */
 u64 kvmx_vm_memory_bytes(struct kvmx_vm *vm);
 
+/*
+ * Access sampler. While at least one user holds it, every period each
+ * attached VM gets `pages` random guest pages unmapped from its NPT/EPT
+ * tables, and the pages the guest touches again are counted.
+ */
+struct kvmx_sample {
+	u64 seq;		/* periods completed */
+	u32 sampled;		/* 4 KiB pages sampled in the last period */
+	u32 touched;		/* of them touched again */
+	u32 sampled_2m;		/* distinct 2 MiB regions among the samples */
+	u32 touched_2m;		/* of them touched again anywhere */
+};
+
+int kvmx_sampler_get(void);
+void kvmx_sampler_put(void);
+/*
+ * The last full period of @vm: -ENODATA before the first, -EOPNOTSUPP
+ * without TDP. Safe in sysfs handlers of the VM's directory.
+ */
+int kvmx_sampler_result(struct kvmx_vm *vm, struct kvmx_sample *out);
+
 /* Host memory states, from plenty to scarce. */
 enum kvmx_mem_state {
 	KVMX_MEM_HIGH,
