@@ -3,20 +3,24 @@
  * kvmx-touch - keep touching a fixed amount of memory, for the access
  * sampler's accuracy test.
  *
- *   kvmx-touch MIB [READY_FILE]
+ *   kvmx-touch MIB [READY_FILE [SECONDS]]
  *
  * Allocates MIB MiB, writes every page once, creates READY_FILE (if
- * given), then writes one byte in every page, front to back, forever.
+ * given), then writes one byte in every page, front to back, forever, or
+ * for SECONDS and then prints how many pages per second it wrote.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
 {
-	unsigned long mib, i, n;
+	unsigned long mib, i, n, sweeps = 0;
+	double secs = 0, t0, t;
+	struct timespec ts;
 	volatile unsigned char *p;
 	unsigned char v = 1;
 
@@ -36,9 +40,22 @@ int main(int argc, char **argv)
 		p[i << 12] = v;
 	if (argc > 2)
 		close(open(argv[2], O_CREAT | O_WRONLY, 0644));
+	if (argc > 3)
+		secs = strtod(argv[3], NULL);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = ts.tv_sec + ts.tv_nsec / 1e9;
 	for (;;) {
 		v++;
 		for (i = 0; i < n; i++)
 			p[i << 12] = v;
+		sweeps++;
+		if (secs <= 0)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t = ts.tv_sec + ts.tv_nsec / 1e9;
+		if (t - t0 >= secs) {
+			printf("pages_per_sec %.0f\n", sweeps * n / (t - t0));
+			return 0;
+		}
 	}
 }
