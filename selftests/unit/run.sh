@@ -21,7 +21,7 @@ count() {
 	echo "  $2: $p passed, $f failed"
 }
 
-CFLAGS="-O2 -g -Wall -Wextra -Werror -std=gnu11 -I$top/include -fsanitize=address,undefined"
+CFLAGS="-O2 -g -Wall -Wextra -Werror -std=gnu11 -I$top/include -I$top/selftests/unit -fsanitize=address,undefined"
 for t in "$top"/selftests/unit/test_*.c; do
 	name=$(basename "$t" .c)
 	# the code under test lives in one of the module folders

@@ -4,19 +4,7 @@
 #include <string.h>
 #include "cmd_policy.h"
 
-static int n, failed;
-
-#define CHECK(cond, ...) do {						\
-	n++;								\
-	if (cond) {							\
-		printf("ok %d - ", n);					\
-	} else {							\
-		failed++;						\
-		printf("not ok %d - ", n);				\
-	}								\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-} while (0)
+#include "unit_tap.h"
 
 static const struct cmd_params defaults = {
 	.classifier = CMD_WRITE_COUNT, .classes = 8, .subblocks = 8,

@@ -4,19 +4,7 @@
 #include <string.h>
 #include "idle_tax_policy.h"
 
-static int n, failed;
-
-#define CHECK(cond, ...) do {						\
-	n++;								\
-	if (cond) {							\
-		printf("ok %d - ", n);					\
-	} else {							\
-		failed++;						\
-		printf("not ok %d - ", n);				\
-	}								\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-} while (0)
+#include "unit_tap.h"
 
 #define ONE	IDLE_TAX_FRAC_ONE
 #define PG	IDLE_TAX_PAGE_SIZE

@@ -3,19 +3,7 @@
 #include <stdio.h>
 #include "memstate_policy.h"
 
-static int n, failed;
-
-#define CHECK(cond, ...) do {						\
-	n++;								\
-	if (cond) {							\
-		printf("ok %d - ", n);					\
-	} else {							\
-		failed++;						\
-		printf("not ok %d - ", n);				\
-	}								\
-	printf(__VA_ARGS__);						\
-	printf("\n");							\
-} while (0)
+#include "unit_tap.h"
 
 enum { HIGH, CLEAR, SOFT, HARD, LOW };
 #define GB (1024ULL * 1024 * 1024)
