@@ -71,6 +71,10 @@ finish() {
 	sleep 30
 }
 
+# The runner sends an NMI to a test host that stops responding: make that
+# a panic, so the console shows where it was stuck.
+echo 1 >/proc/sys/kernel/unknown_nmi_panic
+
 modprobe kvm_amd || report "KVMX-NOTE modprobe kvm_amd failed"
 
 # KVM's VM-creation uevents go to the same attach helper a real host runs
@@ -97,7 +101,11 @@ if [ "$mode" = demo ]; then
 	finish
 fi
 
-for suite in $suites; do
+for spec in $suites; do
+	# SUITE or SUITE:NAME+NAME (only test_NAME.sh of the suite)
+	suite=${spec%%:*}
+	only=
+	[ "$spec" != "$suite" ] && only=" $(echo "${spec#*:}" | tr '+' ' ') "
 	d=$KVMX_DIR/selftests/$suite
 	if [ ! -d "$d" ]; then
 		report "KVMX-BEGIN $suite/missing"
@@ -107,6 +115,8 @@ for suite in $suites; do
 	fi
 	for t in "$d"/test_*.sh; do
 		[ -e "$t" ] || continue
+		n=$(basename "$t" .sh)
+		[ -n "$only" ] && [ "${only#* ${n#test_} }" = "$only" ] && continue
 		run_one "$suite" "$t"
 		# A test must not leave guests behind for the next one.
 		"$KVMX_DIR/selftests/lib/kvmx-guest" stop-all >/dev/null 2>&1

@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ import logscan  # noqa: E402
 
 BOOT_TIMEOUT = 180      # seconds until the test host reports KVMX-HOST-UP
 STALL_SLACK = 120       # beyond a test's own limit, with no output at all
+WAKEUP_CHECK_S = 5      # how often to look for a lost vCPU wakeup
 
 
 def log(msg):
@@ -50,12 +52,13 @@ def prepare(build, kver):
         subprocess.run(["bash", srcs[1], kver, initrd], check=True)
     bindir = os.path.join(build, "bin")
     os.makedirs(bindir, exist_ok=True)
-    libdir = os.path.join(TOP, "selftests", "lib")
-    for src in sorted(os.listdir(libdir)):
-        if not src.endswith(".c"):
-            continue
+    progs = []
+    for d in (os.path.join(TOP, "selftests", "lib"), os.path.join(TOP, "tools")):
+        progs += [os.path.join(d, f) for f in sorted(os.listdir(d))
+                  if f.endswith(".c")]
+    for path in progs:
+        src = os.path.basename(path)
         out = os.path.join(bindir, src[:-2])
-        path = os.path.join(libdir, src)
         if newer(out, path):
             log(f"building {src[:-2]}")
             subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-static",
@@ -147,6 +150,107 @@ def parse(tap_text):
     return sections, flags, "\n".join(dmesg)
 
 
+class Monitor:
+    """The test host's human monitor (HMP), one command at a time."""
+
+    ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = None
+
+    def _connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(5)
+        self.sock.connect(self.path)
+        self._until_prompt()
+
+    def _until_prompt(self):
+        data = b""
+        while not data.endswith(b"(qemu) "):
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise OSError("monitor closed")
+            data += chunk
+        return data
+
+    def cmd(self, command):
+        """What the command printed, or "" if the monitor is unreachable."""
+        try:
+            if self.sock is None:
+                self._connect()
+            self.sock.sendall(command.encode() + b"\n")
+            out = self._until_prompt().decode(errors="replace")
+        except OSError:
+            self.close()
+            return ""
+        out = self.ANSI.sub("", out)
+        lines = out.splitlines()[1:-1]     # drop the echo and the prompt
+        return "\n".join(lines) + "\n"
+
+    def close(self):
+        if self.sock:
+            self.sock.close()
+        self.sock = None
+
+
+def lost_wakeup(mon):
+    """True if the vCPU halts with a deliverable interrupt in its APIC IRR.
+
+    QEMU 7.2's multi-threaded TCG sometimes loses the wakeup of a halted
+    vCPU when the APIC timer fires from the main loop: the timer vector
+    waits in IRR, the CPU sleeps in HLT with interrupts on, and the test
+    host stands still until some other interrupt arrives.
+    """
+    regs = mon.cmd("info registers")
+    if "HLT=1" not in regs:
+        return False
+    m = re.search(r"RFL=([0-9a-f]+)", regs)
+    if not m or not int(m.group(1), 16) & 0x200:
+        return False
+    lapic = mon.cmd("info lapic")
+    irr = re.search(r"^IRR\s+(.*)$", lapic, re.M)
+    ppr = re.search(r"PPR 0x([0-9a-f]+)", lapic)
+    if not irr or not ppr:
+        return False
+    vecs = [int(v) for v in re.findall(r"\d+", irr.group(1))]
+    return bool(vecs) and (max(vecs) & 0xf0) > (int(ppr.group(1), 16) & 0xf0)
+
+
+def stall_report(args, console):
+    """Record where a stuck test host is before it is killed.
+
+    The vCPU's registers say whether it spins in the test host or inside a
+    nested guest; an NMI then makes the test host panic (unknown_nmi_panic
+    is set at boot) with a backtrace on the console, if it still runs.
+    """
+    vmdir = os.path.join(args.build, "vm")
+    mon = Monitor(os.path.join(vmdir, "monitor.sock"))
+    text = mon.cmd("info cpus") + mon.cmd("info registers")
+    text += mon.cmd("info lapic")
+    before = os.path.getsize(console) if os.path.exists(console) else 0
+    text += mon.cmd("nmi")
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if os.path.exists(console) and os.path.getsize(console) > before:
+            time.sleep(5)
+            break
+        time.sleep(0.5)
+    text += mon.cmd("info registers")
+    mon.close()
+    path = os.path.join(vmdir, "stall.txt")
+    with open(path, "w") as f:
+        f.write(text)
+    for line in text.splitlines():
+        if re.match(r"^(RAX|RSI|R8 |R12|RIP|CS |CR0|EFER|\* CPU)", line):
+            log(f"stall: {line.strip()}")
+    if os.path.exists(console):
+        with open(console, errors="replace") as f:
+            f.seek(before)
+            for line in f.read().splitlines()[-60:]:
+                log(f"stall console: {line}")
+
+
 def qemu_cmd(args, initrd, outdir, console, tap, mode, suites):
     append = " ".join([
         "console=ttyS0", "loglevel=4", "panic=-1", "mitigations=off",
@@ -167,6 +271,8 @@ def qemu_cmd(args, initrd, outdir, console, tap, mode, suites):
         "-virtfs", f"local,path={outdir},mount_tag=kvmxout,"
                    "security_model=none,multidevs=remap",
         "-device", "virtio-rng-pci",
+        "-monitor", f"unix:{os.path.join(args.build, 'vm', 'monitor.sock')},"
+                    "server=on,wait=off",
     ]
 
 
@@ -179,6 +285,10 @@ def watch(proc, tap, args, echo):
     up = False
     limit = args.test_timeout + STALL_SLACK
     reason = None
+    mon = Monitor(os.path.join(args.build, "vm", "monitor.sock"))
+    next_check = start + WAKEUP_CHECK_S
+    suspect = 0
+    args.kicks = 0
     while True:
         rc = proc.poll()
         try:
@@ -203,15 +313,31 @@ def watch(proc, tap, args, echo):
                 elif echo:
                     print(line, flush=True)
         if rc is not None:
+            mon.close()
             return reason
         now = time.time()
+        if up and now >= next_check:
+            # Seen twice in a row, a second apart: wake the vCPU with a key
+            # press (an interrupt from another source makes QEMU look at
+            # the APIC again).
+            suspect = suspect + 1 if lost_wakeup(mon) else 0
+            next_check = now + (1 if suspect == 1 else WAKEUP_CHECK_S)
+            if suspect >= 2:
+                mon.cmd("sendkey shift")
+                args.kicks += 1
+                suspect = 0
+                log(f"woke the test host's vCPU: halted with a pending "
+                    f"APIC interrupt (QEMU TCG lost wakeup #{args.kicks})")
         if not up and now - start > BOOT_TIMEOUT:
             reason = f"test host did not come up within {BOOT_TIMEOUT}s"
         elif now - start > args.timeout:
             reason = f"run exceeded its {args.timeout}s limit"
         elif now - last_output > limit:
             reason = f"no output for {limit}s: test host stuck"
+        if reason and up and proc.poll() is None:
+            stall_report(args, args.console)
         if reason:
+            mon.close()
             log(f"killing the test host: {reason}")
             proc.kill()
             proc.wait()
@@ -254,6 +380,7 @@ def main():
         if os.path.exists(p):
             os.unlink(p)
 
+    args.console = console
     mode = "demo" if args.demo else "test"
     cmd = qemu_cmd(args, initrd, outdir, console, tap, mode, args.suites)
     log(f"booting the test host ({args.mem} MiB, {args.cpus} vCPUs, "
@@ -283,7 +410,7 @@ def main():
         agg[4] += s.seconds
         failures += bad
     for name in args.suites:
-        if name not in suites and not args.demo:
+        if name.split(":")[0] not in suites and not args.demo:
             failures.append(f"{name}: never ran")
             suites[name] = [0, 1, 0, 0, 0]
     if killed:
@@ -303,6 +430,8 @@ def main():
         totals[2] += sk
     clean = not hits
     print(f"  kernel log: {'clean' if clean else f'{len(hits)} problems'}")
+    if getattr(args, "kicks", 0):
+        print(f"  lost vCPU wakeups repaired: {args.kicks}")
     # The kernel log and the run's own health count as one check each.
     for ok in (clean, not killed and flags["done"]):
         totals[0 if ok else 1] += 1
