@@ -24,6 +24,9 @@ void kvmx_ksm_exit(void);
 /* Called with the registry lock held after a VM was added or removed. */
 void kvmx_ksm_vms_changed(void);
 
+/* The audited table of unexported kernel functions (ksyms.c). */
+int kvmx_ksyms_init(void);
+
 int kvmx_sampler_init(void);
 void kvmx_sampler_exit(void);
 

@@ -53,6 +53,18 @@ enum kvmx_mem_state kvmx_memstate(void)
 }
 EXPORT_SYMBOL_GPL(kvmx_memstate);
 
+void kvmx_memstate_info(u64 *available, u64 *total, u64 *high_floor)
+{
+	u64 t = (u64)totalram_pages() << PAGE_SHIFT;
+
+	mutex_lock(&memstate_lock);
+	*available = memstate_available;
+	*high_floor = div_u64(t * memstate_cfg.limit[0], 1000);
+	mutex_unlock(&memstate_lock);
+	*total = t;
+}
+EXPORT_SYMBOL_GPL(kvmx_memstate_info);
+
 const char *kvmx_memstate_name(enum kvmx_mem_state state)
 {
 	if ((unsigned int)state >= MEMSTATE_NR_STATES)

@@ -31,6 +31,7 @@
 extern struct tracepoint __tracepoint_kvm_page_fault;
 
 #define KVMX_SAMPLER_MAX_PAGES	10000
+#define KVMX_SAMPLER_IDLE_REGIONS	256
 
 /* One period's samples of one VM, sorted by gfn. */
 struct kvmx_sample_set {
@@ -47,6 +48,9 @@ struct kvmx_sampler_vm {
 	struct kvmx_sample_set __rcu *set;
 	struct kvmx_sample last;	/* result of the last full period */
 	bool no_tdp;
+	/* Idle 2 MiB regions (first gfn), newest first. */
+	unsigned int nidle;
+	u64 idle[KVMX_SAMPLER_IDLE_REGIONS];
 };
 
 static DEFINE_MUTEX(kvmx_sampler_lock);	/* config, users, the VM table */
@@ -168,6 +172,29 @@ static void kvmx_sample_set_free(struct rcu_head *rcu)
 	kfree(s);
 }
 
+/* Result lock held: region @r was seen @touched; keep the idle list. */
+static void kvmx_sampler_note_region(struct kvmx_sampler_vm *sv, u64 r,
+				     bool touched)
+{
+	unsigned int i, n = sv->nidle;
+
+	for (i = 0; i < n && sv->idle[i] != r; i++)
+		;
+	if (i < n) {
+		memmove(&sv->idle[i], &sv->idle[i + 1],
+			(n - i - 1) * sizeof(sv->idle[0]));
+		n--;
+	}
+	if (!touched) {
+		if (n == KVMX_SAMPLER_IDLE_REGIONS)
+			n--;
+		memmove(&sv->idle[1], &sv->idle[0], n * sizeof(sv->idle[0]));
+		sv->idle[0] = r;
+		n++;
+	}
+	sv->nidle = n;
+}
+
 /* Fold the finished period of @sv into sv->last. */
 static void kvmx_sampler_finish(struct kvmx_sampler_vm *sv,
 				struct kvmx_sample_set *s)
@@ -187,6 +214,10 @@ static void kvmx_sampler_finish(struct kvmx_sampler_vm *sv,
 	}
 	spin_lock(&kvmx_sampler_result_lock);
 	sv->last = r;
+	for (i = 0; i < s->n; i++)
+		if (!i || (s->gfn[i] >> 9) != (s->gfn[i - 1] >> 9))
+			kvmx_sampler_note_region(sv, s->gfn[i] & ~511ULL,
+						 test_bit(i, s->touched_2m));
 	spin_unlock(&kvmx_sampler_result_lock);
 }
 
@@ -420,6 +451,56 @@ int kvmx_sampler_result(struct kvmx_vm *vm, struct kvmx_sample *out)
 }
 EXPORT_SYMBOL_GPL(kvmx_sampler_result);
 
+int kvmx_sampler_idle_regions(struct kvmx_vm *vm, u64 *gfns, unsigned int max)
+{
+	struct kvmx_sampler_vm *sv = kvmx_vm_priv(vm, &kvmx_sampler_client);
+	unsigned int n;
+
+	if (!sv)
+		return 0;
+	spin_lock(&kvmx_sampler_result_lock);
+	n = min(max, sv->nidle);
+	memcpy(gfns, sv->idle, n * sizeof(*gfns));
+	spin_unlock(&kvmx_sampler_result_lock);
+	return n;
+}
+EXPORT_SYMBOL_GPL(kvmx_sampler_idle_regions);
+
+void kvmx_sampler_config(unsigned int *period_ms, unsigned int *pages)
+{
+	mutex_lock(&kvmx_sampler_lock);
+	*period_ms = kvmx_sampler_period_ms;
+	*pages = kvmx_sampler_pages;
+	mutex_unlock(&kvmx_sampler_lock);
+}
+EXPORT_SYMBOL_GPL(kvmx_sampler_config);
+
+static bool kvmx_sampler_config_ok(unsigned int period_ms, unsigned int pages)
+{
+	return period_ms >= 100 && period_ms <= 3600000 && pages >= 1 &&
+	       pages <= KVMX_SAMPLER_MAX_PAGES;
+}
+
+/* Locked: a new period starts at once, so a new setting acts now. */
+static void kvmx_sampler_restart(void)
+{
+	if (kvmx_sampler_probe_on)
+		mod_delayed_work(system_wq, &kvmx_sampler_work, 0);
+}
+
+int kvmx_sampler_set_config(unsigned int period_ms, unsigned int pages)
+{
+	if (!kvmx_sampler_config_ok(period_ms, pages))
+		return -ERANGE;
+	mutex_lock(&kvmx_sampler_lock);
+	kvmx_sampler_period_ms = period_ms;
+	kvmx_sampler_pages = pages;
+	kvmx_sampler_restart();
+	mutex_unlock(&kvmx_sampler_lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(kvmx_sampler_set_config);
+
 /* --- per-VM state, sysfs --------------------------------------------------- */
 
 static ssize_t sample_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -515,6 +596,7 @@ static ssize_t kvmx_sampler_store_uint(const char *buf, size_t count,
 		return -ERANGE;
 	mutex_lock(&kvmx_sampler_lock);
 	*field = v;
+	kvmx_sampler_restart();
 	mutex_unlock(&kvmx_sampler_lock);
 	return count;
 }

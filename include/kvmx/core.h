@@ -74,6 +74,16 @@ int kvmx_vm_walk_memslots(struct kvmx_vm *vm, kvmx_memslot_cb_t fn,
 u64 kvmx_vm_memory_bytes(struct kvmx_vm *vm);
 
 /*
+ * Host page-out of guest memory: MADV_PAGEOUT, the kernel's own reclaim,
+ * on the host mappings of guest frames [gfn, gfn + npages) of writable
+ * memslots. Process context; may sleep. 0, -ESRCH once the VM's process is
+ * gone, or what madvise returns.
+ */
+int kvmx_vm_pageout(struct kvmx_vm *vm, u64 gfn, u64 npages);
+/* Resident anonymous and shmem memory of the VM's process, in bytes. */
+u64 kvmx_vm_resident_bytes(struct kvmx_vm *vm);
+
+/*
  * Access sampler. While at least one user holds it, every period each
  * attached VM gets `pages` random guest pages unmapped from its NPT/EPT
  * tables, and the pages the guest touches again are counted.
@@ -93,6 +103,15 @@ void kvmx_sampler_put(void);
  * without TDP. Safe in sysfs handlers of the VM's directory.
  */
 int kvmx_sampler_result(struct kvmx_vm *vm, struct kvmx_sample *out);
+/*
+ * 2 MiB regions (first gfn of each) that recent periods sampled and saw
+ * untouched, newest first; a region touched since is dropped. Returns how
+ * many were written to @gfns, at most @max.
+ */
+int kvmx_sampler_idle_regions(struct kvmx_vm *vm, u64 *gfns, unsigned int max);
+/* Sampling period and pages per VM (the sampler's sysfs knobs). */
+void kvmx_sampler_config(unsigned int *period_ms, unsigned int *pages);
+int kvmx_sampler_set_config(unsigned int period_ms, unsigned int pages);
 
 /* Host memory states, from plenty to scarce. */
 enum kvmx_mem_state {
@@ -111,6 +130,11 @@ struct kvmx_memstate_event {
 };
 
 enum kvmx_mem_state kvmx_memstate(void);
+/*
+ * At the last poll: available and total bytes, and the available bytes
+ * below which the state is no longer high.
+ */
+void kvmx_memstate_info(u64 *available, u64 *total, u64 *high_floor);
 const char *kvmx_memstate_name(enum kvmx_mem_state state);
 /*
  * Blocking notifier chain: called from process context on every state
