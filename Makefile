@@ -9,6 +9,7 @@
 #   make vmtest          kernel suites inside the test host VM
 #   make test            check + vmtest (what CI runs)
 #   make demo            boot the test host, start guests, show the registry
+#                        and idle_tax at work
 #   make bench           benchmarks (BENCH=name runs one)
 #   make soak            long integrity run of ksm_cmd (11 minutes)
 #   make lint            checkpatch, W=1 and sparse over the kernel code
@@ -21,8 +22,9 @@ BUILD := $(TOP)/build
 PYTHON ?= python3
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
 
-# Suites run by vmtest; SUITES=core runs one. Test host size and time limit.
-SUITES ?= core ksm_cmd
+# Suites run by vmtest; SUITES=core runs one, SUITES=core:cycles+race two of
+# its tests. Test host size and time limit.
+SUITES ?= core ksm_cmd idle_tax
 VM_MEM ?= 6144
 VM_CPUS ?= 1
 VM_TIMEOUT ?= 2400

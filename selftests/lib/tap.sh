@@ -177,3 +177,43 @@ ksm_wait_scans() {
 }
 # shared_pages PID1 PID2: physical pages both QEMUs map (zero page excluded).
 shared_pages() { "$KVMX_PAGEMAP" shared "$1" "$2"; }
+
+# --- idle_tax ----------------------------------------------------------------
+ITAX=$KVMX_SYS/idle_tax
+
+kvmx_load_idle_tax() {
+	kvmx_load_core || return 1
+	[ -d /sys/module/idle_tax ] || insmod "$KVMX_DIR/idle_tax/idle_tax.ko"
+}
+# itax VM FILE: a per-VM idle_tax value of VM (as in /sys/kernel/kvmx/vms).
+itax() { cat "$KVMX_SYS/vms/$1/idle_tax/$2"; }
+mib() { echo $(($1 / 1048576)); }
+# Host RSS of a process in bytes.
+rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
+
+# zram_swap_on MIB: swap on a zram device of MIB MiB (lz4), as the
+# experiment's constrained host has. zram_swap_off undoes it.
+zram_swap_on() {
+	modprobe zram num_devices=1 || return 1
+	echo lz4 >/sys/block/zram0/comp_algorithm 2>/dev/null
+	echo "$1M" >/sys/block/zram0/disksize || return 1
+	mkswap /dev/zram0 >/dev/null && swapon /dev/zram0
+}
+zram_swap_off() {
+	swapoff /dev/zram0 2>/dev/null
+	echo 1 >/sys/block/zram0/reset 2>/dev/null
+	rmmod zram 2>/dev/null
+	return 0
+}
+# thp_set MODE: set transparent huge pages, remembering the old mode for
+# thp_restore.
+thp_set() {
+	_thp_old=$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled)
+	echo "$1" >/sys/kernel/mm/transparent_hugepage/enabled
+}
+thp_restore() {
+	[ -n "${_thp_old:-}" ] && echo "$_thp_old" >/sys/kernel/mm/transparent_hugepage/enabled
+	return 0
+}
+# The state directory of guest NAME (its QMP socket is qmp.sock there).
+guest_dir() { echo "/run/kvmx-guests/$1"; }

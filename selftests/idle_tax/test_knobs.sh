@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# idle_tax knobs: defaults, every bad value gets a clear errno, limits hold
+# when the pool cannot cover the minimums, and the module unloads and loads
+# again while guests run.
+# kvmx-timeout: 300
+. "$(dirname "$0")/../lib/tap.sh"
+
+tap_plan 49
+kvmx_unload_all
+check "kvmx_core and idle_tax load" kvmx_load_idle_tax
+expect "global defaults" \
+	"$(cat $ITAX/tax_rate) $(cat $ITAX/period_ms) $(cat $ITAX/sample_pages) $(cat $ITAX/interval_ms) $(cat $ITAX/pool_bytes) $(cat $ITAX/pageout) $(cat $ITAX/sample_view)" \
+	"0.750 30000 100 1000 0 auto 4k"
+
+expect_errno "tax_rate 1" ERANGE $ITAX/tax_rate 1
+expect_errno "tax_rate 1.0" ERANGE $ITAX/tax_rate 1.0
+expect_errno "tax_rate 7" ERANGE $ITAX/tax_rate 7
+expect_errno "tax_rate -0.25" EINVAL $ITAX/tax_rate -0.25
+expect_errno "tax_rate 'lots'" EINVAL $ITAX/tax_rate lots
+expect_errno "tax_rate 0.7501 (finer than 0.001)" EINVAL $ITAX/tax_rate 0.7501
+expect_errno "tax_rate newline only" EINVAL $ITAX/tax_rate $'\n'
+expect_errno "tax_rate 0" OK $ITAX/tax_rate 0
+expect "tax_rate reads back" "$(cat $ITAX/tax_rate)" "0.000"
+expect_errno "tax_rate .5" OK $ITAX/tax_rate .5
+expect "tax_rate reads back" "$(cat $ITAX/tax_rate)" "0.500"
+echo 0.75 >$ITAX/tax_rate
+expect_errno "period_ms 0" EINVAL $ITAX/period_ms 0
+expect_errno "period_ms -5" EINVAL $ITAX/period_ms -5
+expect_errno "period_ms 99" ERANGE $ITAX/period_ms 99
+expect_errno "sample_pages 0" EINVAL $ITAX/sample_pages 0
+expect_errno "sample_pages 10001" ERANGE $ITAX/sample_pages 10001
+expect_errno "interval_ms 0" EINVAL $ITAX/interval_ms 0
+expect_errno "interval_ms 60001" ERANGE $ITAX/interval_ms 60001
+expect_errno "pool_bytes -1" EINVAL $ITAX/pool_bytes -1
+expect_errno "pool_bytes beyond RAM" ERANGE $ITAX/pool_bytes 1099511627776
+expect_errno "pageout 'sometimes'" EINVAL $ITAX/pageout sometimes
+expect_errno "sample_view 1g" EINVAL $ITAX/sample_view 1g
+expect_errno "pageout_step_bytes 0" EINVAL $ITAX/pageout_step_bytes 0
+expect_errno "balloon_grace_ms 600001" ERANGE $ITAX/balloon_grace_ms 600001
+echo 500 >$ITAX/period_ms
+expect "period_ms reaches the sampler" "$(cat $KVMX_SYS/sampler/period_ms)" 500
+
+guest start k1 --mem 256 >/dev/null
+pid=$(guest_pid k1)
+wait_for 10 has_vm_of_pid "$pid"
+vm=$(vm_of_pid "$pid")
+d=$KVMX_SYS/vms/$vm/idle_tax
+size=$(cat "$KVMX_SYS/vms/$vm/memory_bytes")
+expect "per-VM defaults" "$(itax $vm shares) $(itax $vm min_bytes) $(itax $vm max_bytes)" \
+	"1000 0 $size"
+expect_errno "shares 0" EINVAL $d/shares 0
+expect_errno "shares -3" EINVAL $d/shares -3
+expect_errno "shares 1000001" ERANGE $d/shares 1000001
+expect_errno "shares 2^70" ERANGE $d/shares 1180591620717411303424
+expect_errno "shares 'many'" EINVAL $d/shares many
+expect_errno "max_bytes above the VM's size" ERANGE $d/max_bytes $((size + 4096))
+expect_errno "min_bytes above the VM's size" ERANGE $d/min_bytes $((size * 2))
+expect_errno "max_bytes 0 (no page fits)" EINVAL $d/max_bytes 0
+echo $((128 << 20)) >$d/max_bytes
+expect_errno "min_bytes above max_bytes" EINVAL $d/min_bytes $((200 << 20))
+
+echo $((64 << 20)) >$d/min_bytes
+expect_errno "max_bytes below min_bytes" EINVAL $d/max_bytes $((32 << 20))
+expect_errno "min_bytes -1" EINVAL $d/min_bytes -1
+expect_errno "balloon_actual_bytes above the VM's size" ERANGE $d/balloon_actual_bytes $((size + 1))
+
+# A pool smaller than the minimums: every VM gets exactly its min.
+guest start k2 --mem 256 >/dev/null
+pid2=$(guest_pid k2)
+wait_for 10 has_vm_of_pid "$pid2"
+vm2=$(vm_of_pid "$pid2")
+echo $((96 << 20)) >"$KVMX_SYS/vms/$vm2/idle_tax/min_bytes"
+echo $((100 << 20)) >$ITAX/pool_bytes
+_at_min() { [ "$(itax $vm target_bytes)" = $((64 << 20)) ] && [ "$(itax $vm2 target_bytes)" = $((96 << 20)) ]; }
+check "pool below the sum of mins: targets are the mins" wait_for 10 _at_min
+# A roomy pool: nobody gets more than max.
+echo $((1 << 30)) >$ITAX/pool_bytes
+_at_max() { [ "$(itax $vm target_bytes)" = $((128 << 20)) ] && [ "$(itax $vm2 target_bytes)" = "$size" ]; }
+check "pool above the sum of maxes: targets are the maxes" wait_for 10 _at_max
+echo 0 >$ITAX/pool_bytes
+check "rho is shown" grep -q '^[0-9]*\.[0-9][0-9][0-9]$\|^inf$' $d/rho
+
+check "idle_tax unloads while guests run" rmmod idle_tax
+check "no idle_tax directory left on the VM" test ! -e "$d"
+check "idle_tax loads again with guests running" insmod "$KVMX_DIR/idle_tax/idle_tax.ko"
+expect "a new load starts from defaults" "$(itax $vm shares) $(itax $vm max_bytes)" "1000 $size"
+guest stop k1
+guest stop k2
+check "idle_tax unloads" rmmod idle_tax
+check "kvmx_core unloads" rmmod kvmx_core
+tap_done
