@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make demo, inside the test host: load kvmx_core, start two stock-QEMU
-# guests, watch them attach on their own, print the registry, shut down.
+# guests, watch them attach on their own, print the registry, let idle_tax
+# divide scarce memory between a busy and an idle guest (kvmx-idle-top),
+# shut down.
 . "$KVMX_DIR/selftests/lib/tap.sh"
 set -u
 
@@ -43,6 +45,22 @@ for g in demo1 demo2; do
 	echo "$g: $(guest run $g -- 'echo $(hostname): kernel $(uname -r), $(free -m | awk "/Mem:/ { print \$2 }") MiB visible')"
 done
 
+step "idle_tax: demo1 keeps touching 200 MiB, demo2 idles"
+kvmx_load_idle_tax || fail "idle_tax did not load"
+zram_swap_on 1024 || fail "no zram swap"
+echo 1000 >$ITAX/period_ms
+echo 200 >$ITAX/sample_pages
+guest run demo1 -- "/host$KVMX_BIN/kvmx-touch 200 /tmp/t.ready >/dev/null 2>&1 &" \
+	'i=0; while [ ! -e /tmp/t.ready ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done' >/dev/null
+sleep 8
+"$KVMX_BIN/kvmx-idle-top" --once
+step "idle_tax: only 440 MiB for both (pool_bytes); the idle guest pays the tax"
+echo $((440 << 20)) >$ITAX/pool_bytes
+sleep 20
+"$KVMX_BIN/kvmx-idle-top" --once
+echo 0 >$ITAX/pool_bytes
+rmmod idle_tax
+
 step "shutting the guests down"
 for g in demo1 demo2; do
 	pid=$(guest_pid $g)
@@ -54,3 +72,4 @@ cat "$KVMX_DBG/stats" | sed 's/^/    /'
 
 step "unloading kvmx_core"
 rmmod kvmx_core && echo "done"
+zram_swap_off
