@@ -30,7 +30,7 @@ VM_CPUS ?= 1
 VM_TIMEOUT ?= 2400
 BENCH ?=
 
-.PHONY: all modules install dkms-install dkms-uninstall check vmtest test \
+.PHONY: all modules tools install-tools install dkms-install dkms-uninstall check vmtest test \
 	demo bench soak lint clean deps test-kernel-modules hosttest
 
 all: modules
@@ -48,11 +48,22 @@ clean:
 		$(MAKE) -C $(KDIR) M=$(TOP)/selftests/modules clean; fi
 	rm -rf $(BUILD)
 
-install: modules
-	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_DIR=updates/kvmx modules_install
-	depmod -a $(KVER)
+# The userspace tools: kvmx-balloon-relay and kvmx-idle-top.
+TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
+tools: $(TOOLS)
+$(BUILD)/tools/%: tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -o $@ $<
+
+install-tools: tools
 	install -D -m 0755 tools/kvmx-attach $(DESTDIR)/usr/lib/kvmx/kvmx-attach
 	install -D -m 0644 udev/99-kvmx.rules $(DESTDIR)/etc/udev/rules.d/99-kvmx.rules
+	install -d $(DESTDIR)/usr/local/bin
+	install -m 0755 $(TOOLS) $(DESTDIR)/usr/local/bin/
+
+install: modules install-tools
+	$(MAKE) -C $(KDIR) M=$(TOP) INSTALL_MOD_DIR=updates/kvmx modules_install
+	depmod -a $(KVER)
 
 dkms-install:
 	rm -rf /usr/src/kvmx-$(VERSION)
@@ -62,8 +73,7 @@ dkms-install:
 	dkms add -m kvmx -v $(VERSION)
 	dkms build -m kvmx -v $(VERSION) -k $(KVER)
 	dkms install -m kvmx -v $(VERSION) -k $(KVER)
-	install -D -m 0755 tools/kvmx-attach $(DESTDIR)/usr/lib/kvmx/kvmx-attach
-	install -D -m 0644 udev/99-kvmx.rules $(DESTDIR)/etc/udev/rules.d/99-kvmx.rules
+	$(MAKE) --no-print-directory install-tools
 
 dkms-uninstall:
 	-dkms remove -m kvmx -v $(VERSION) --all
