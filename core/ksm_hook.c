@@ -353,11 +353,24 @@ void kvmx_ksm_vms_changed(void)
 	kvmx_ksm_rebuild(true);
 }
 
+static struct kprobe kvmx_ksm_kp;
+
 static void kvmx_ksm_refresh(struct work_struct *work)
 {
+	bool want = READ_ONCE(kvmx_ksm_nsub);
+
 	kvmx_registry_lock();
 	kvmx_ksm_rebuild(false);
 	kvmx_registry_unlock();
+	/*
+	 * The xxh64 probe traps on every checksum KSM computes: keep it armed
+	 * only while the policy wants sub-block checksums. A probe already
+	 * unregistered (the hook is going away) is refused harmlessly.
+	 */
+	if (want && kprobe_disabled(&kvmx_ksm_kp))
+		enable_kprobe(&kvmx_ksm_kp);
+	else if (!want && !kprobe_disabled(&kvmx_ksm_kp))
+		disable_kprobe(&kvmx_ksm_kp);
 }
 
 enum kvmx_page_kind {
@@ -692,8 +705,6 @@ static void kvmx_ksm_kp_post(struct kprobe *p, struct pt_regs *regs,
 			     unsigned long flags)
 {
 }
-
-static struct kprobe kvmx_ksm_kp;
 
 /* --- memcmp_pages ftrace hook ---------------------------------------------- */
 
@@ -1098,6 +1109,8 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   kvmx_ksm_st.kpages_unknown, kvmx_ksm_st.unknown_anon,
 		   kvmx_ksm_st.nomem, kvmx_ksm_st.map_rebuilds,
 		   kvmx_ksm_st.cross_vm, kvmx_ksm_st.key_cache_hits);
+	seq_printf(m, "xxh64_probe %s\n", !READ_ONCE(kvmx_ksm_installed) ?
+		   "-" : kprobe_disabled(&kvmx_ksm_kp) ? "disarmed" : "armed");
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_ksm_stats);

@@ -8,7 +8,7 @@
 # kvmx-timeout: 900
 . "$(dirname "$0")/../lib/tap.sh"
 
-tap_plan 25
+tap_plan 27
 kvmx_unload_all
 ksm_unmerge_all
 
@@ -68,6 +68,8 @@ for round in 1 2; do
 	done
 done
 check "KSM still completes passes after 10 switches" ksm_wait_scans 2 300
+# `none` needs no checksums: KSM's xxh64 runs without the probe's trap.
+expect "the xxh64 probe is disarmed under none" "$(hook_stat xxh64_probe)" disarmed
 # Unload and load in the middle of scanning.
 reloads=0
 for i in 1 2 3; do
@@ -86,6 +88,7 @@ echo checksum >$K/classifier
 sharing_grows() { [ "$(ksm_stat pages_sharing)" -gt 10000 ]; }
 check "KSM merges after all that ($(ksm_stat pages_sharing) sharing)" \
 	wait_for 300 sharing_grows
+expect "the xxh64 probe is armed under checksum" "$(hook_stat xxh64_probe)" armed
 
 bad=0
 for i in 1 2; do
