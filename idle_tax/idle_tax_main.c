@@ -132,20 +132,24 @@ static bool itax_balloon_live(struct itax_vm *iv)
 /* Bytes above target the VM should page out this interval. */
 static u64 itax_pageout_want(struct itax_vm *iv, enum kvmx_mem_state state)
 {
-	/* Within one region of the target is close enough. */
-	if (iv->resident <= iv->target + ITAX_REGION_BYTES) {
+	struct idle_tax_reclaim r = {
+		.resident = iv->resident,
+		.target = iv->target,
+		.grace_ms = itax_grace_ms,
+		.step_bytes = itax_step_bytes,
+		.pageout_on = itax_pageout_on,
+		.balloon_live = itax_balloon_live(iv),
+		.host_hard = state >= KVMX_MEM_HARD,
+	};
+
+	if (!idle_tax_over_target(iv->resident, iv->target)) {
 		iv->over_since = 0;
 		return 0;
 	}
 	if (!iv->over_since)
 		iv->over_since = jiffies ? jiffies : 1;
-	if (!itax_pageout_on)
-		return 0;
-	if (itax_balloon_live(iv) && state < KVMX_MEM_HARD &&
-	    time_before(jiffies, iv->over_since +
-			msecs_to_jiffies(itax_grace_ms)))
-		return 0;
-	return min(iv->resident - iv->target, itax_step_bytes);
+	r.over_ms = jiffies_to_msecs(jiffies - iv->over_since);
+	return idle_tax_pageout_bytes(&r);
 }
 
 /*

@@ -554,3 +554,20 @@ int idle_tax_tau_parse(const char *s, unsigned int *permille)
 	*permille = digits;
 	return 0;
 }
+
+bool idle_tax_over_target(u64 resident, u64 target)
+{
+	return resident > target && resident - target > IDLE_TAX_SLACK_BYTES;
+}
+
+u64 idle_tax_pageout_bytes(const struct idle_tax_reclaim *r)
+{
+	u64 excess;
+
+	if (!r || !r->pageout_on || !idle_tax_over_target(r->resident, r->target))
+		return 0;
+	if (r->balloon_live && !r->host_hard && r->over_ms < r->grace_ms)
+		return 0;
+	excess = r->resident - r->target;
+	return excess < r->step_bytes ? excess : r->step_bytes;
+}

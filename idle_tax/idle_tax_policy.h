@@ -183,6 +183,34 @@ int idle_tax_allocate(struct idle_tax_vm *vms, unsigned int nr,
 		      u64 total_bytes, unsigned int tau);
 
 /* ------------------------------------------------------------------ */
+/* Reclamation order */
+
+/* Resident memory this close above the target counts as at target. */
+#define IDLE_TAX_SLACK_BYTES		(2ULL << 20)
+
+struct idle_tax_reclaim {
+	u64 resident;		/* the VM's resident memory now */
+	u64 target;		/* its allocation target */
+	u64 over_ms;		/* how long it has been above target */
+	u64 grace_ms;		/* time the balloon gets first */
+	u64 step_bytes;		/* most bytes paged out per interval */
+	bool pageout_on;	/* the operator allows page-out */
+	bool balloon_live;	/* a balloon relay serves the VM */
+	bool host_hard;		/* the host is in the hard or low state */
+};
+
+/* Whether @resident is above @target by more than the slack. */
+bool idle_tax_over_target(u64 resident, u64 target);
+
+/*
+ * Bytes to page out of the VM this interval, in ESX's order: nothing while
+ * it is at its target or page-out is off; with a live balloon, nothing
+ * until the balloon has had grace_ms to get there, unless the host is in
+ * the hard or low state; otherwise the excess, at most step_bytes.
+ */
+u64 idle_tax_pageout_bytes(const struct idle_tax_reclaim *r);
+
+/* ------------------------------------------------------------------ */
 /* sysfs input */
 
 /* Shares: 1..IDLE_TAX_SHARES_MAX; -EINVAL for 0 or less, else -ERANGE. */

@@ -831,8 +831,53 @@ static void test_tau_parse(void)
 	}
 }
 
+static void test_reclaim_order(void)
+{
+	const u64 M = 1ULL << 20;
+	struct idle_tax_reclaim r = {
+		.resident = 500 * M, .target = 300 * M, .over_ms = 0,
+		.grace_ms = 10000, .step_bytes = 64 * M, .pageout_on = true,
+	};
+
+	CHECK(idle_tax_pageout_bytes(&r) == 64 * M,
+	      "no balloon: page out the excess, one step at a time");
+	r.step_bytes = 1024 * M;
+	CHECK(idle_tax_pageout_bytes(&r) == 200 * M,
+	      "a large step pages out exactly the excess");
+	r.balloon_live = true;
+	CHECK(idle_tax_pageout_bytes(&r) == 0,
+	      "a live balloon goes first");
+	r.over_ms = 9999;
+	CHECK(idle_tax_pageout_bytes(&r) == 0,
+	      "still within the balloon's grace time");
+	r.over_ms = 10000;
+	CHECK(idle_tax_pageout_bytes(&r) == 200 * M,
+	      "the balloon fell short: page-out helps");
+	r.over_ms = 0;
+	r.host_hard = true;
+	CHECK(idle_tax_pageout_bytes(&r) == 200 * M,
+	      "hard or low host state: page-out at once despite the balloon");
+	r.pageout_on = false;
+	CHECK(idle_tax_pageout_bytes(&r) == 0, "page-out off: never");
+	r.pageout_on = true;
+	r.resident = r.target + IDLE_TAX_SLACK_BYTES;
+	CHECK(idle_tax_pageout_bytes(&r) == 0 &&
+	      !idle_tax_over_target(r.resident, r.target),
+	      "within the slack counts as at target");
+	r.resident++;
+	CHECK(idle_tax_over_target(r.resident, r.target) &&
+	      idle_tax_pageout_bytes(&r) == IDLE_TAX_SLACK_BYTES + 1,
+	      "one byte beyond the slack is over target");
+	r.resident = 100 * M;
+	CHECK(idle_tax_pageout_bytes(&r) == 0 &&
+	      !idle_tax_over_target(r.resident, r.target),
+	      "below target: nothing");
+	CHECK(idle_tax_pageout_bytes(NULL) == 0, "NULL input: nothing");
+}
+
 int main(void)
 {
+	test_reclaim_order();
 	test_tau_parse();
 	test_tax_rate();
 	test_active();
