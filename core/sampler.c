@@ -675,6 +675,45 @@ static const struct attribute_group kvmx_sampler_group = {
 	.attrs = kvmx_sampler_attrs,
 };
 
+/* --- debugfs kvmx/sampler -------------------------------------------------- */
+
+static int kvmx_sampler_show_vm(struct kvmx_vm *vm, void *arg)
+{
+	struct kvmx_sampler_vm *sv = kvmx_vm_priv(vm, &kvmx_sampler_client);
+	struct seq_file *m = arg;
+	struct kvmx_sample r;
+	unsigned int nidle;
+	bool no_tdp;
+
+	if (!sv)
+		return 0;
+	spin_lock(&kvmx_sampler_result_lock);
+	r = sv->last;
+	nidle = sv->nidle;
+	no_tdp = sv->no_tdp;
+	spin_unlock(&kvmx_sampler_result_lock);
+	if (no_tdp) {
+		seq_printf(m, "%s no-TDP\n", kvmx_vm_name(vm));
+		return 0;
+	}
+	seq_printf(m, "%s %llu %u %u %u %u %u %u %u\n", kvmx_vm_name(vm), r.seq,
+		   r.sampled, r.touched,
+		   r.sampled ? 1000 * r.touched / r.sampled : 0,
+		   r.sampled_2m, r.touched_2m,
+		   r.sampled_2m ? 1000 * r.touched_2m / r.sampled_2m : 0, nidle);
+	return 0;
+}
+
+static int kvmx_sampler_debug_show(struct seq_file *m, void *unused)
+{
+	seq_puts(m, "vm seq sampled touched permille_4k sampled_2m touched_2m permille_2m idle_regions\n");
+	kvmx_registry_lock();
+	kvmx_vms_walk_locked(kvmx_sampler_show_vm, m);
+	kvmx_registry_unlock();
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kvmx_sampler_debug);
+
 int kvmx_sampler_init(void)
 {
 	int ret;
@@ -689,6 +728,9 @@ int kvmx_sampler_init(void)
 	ret = kvmx_register_client(&kvmx_sampler_client);
 	if (ret)
 		goto err;
+	if (!IS_ERR_OR_NULL(kvmx_debugfs))
+		debugfs_create_file("sampler", 0400, kvmx_debugfs, NULL,
+				    &kvmx_sampler_debug_fops);
 	return 0;
 err:
 	kobject_put(kvmx_sampler_kobj);
