@@ -16,7 +16,7 @@
  *   tax_rate          tau as a decimal fraction, 0 .. 0.999 (default 0.75)
  *   period_ms         sampling period, 100..3600000 (the sampler's knob)
  *   sample_pages      pages sampled per VM per period, 1..10000
- *   sample_view       4k or 2m: which of the sampler's views gives f
+ *   sample_view       auto (default), 4k or 2m: the sampler's view for f
  *   interval_ms       allocation period, 100..60000 (default 1000)
  *   pool_bytes        memory the VMs share; 0 (default): their resident
  *                     memory plus what the host can spare above `high`
@@ -87,7 +87,9 @@ static unsigned int itax_tau = IDLE_TAX_TAU_DEFAULT;
 static unsigned int itax_interval_ms = 1000;
 static u64 itax_pool_bytes;
 static bool itax_pageout_on = true;
-static bool itax_view_2m;
+enum itax_view { ITAX_VIEW_AUTO, ITAX_VIEW_4K, ITAX_VIEW_2M };
+static const char * const itax_view_names[] = { "auto", "4k", "2m" };
+static unsigned int itax_view = ITAX_VIEW_AUTO;
 static u64 itax_step_bytes = 64ULL << 20;
 static unsigned int itax_grace_ms = 10000;
 static bool itax_stopping;
@@ -111,13 +113,24 @@ static DECLARE_DELAYED_WORK(itax_work, itax_tick);
 static void itax_feed_sample(struct itax_vm *iv)
 {
 	struct kvmx_sample r;
+	unsigned int view = READ_ONCE(itax_view);
 	u32 touched, sampled;
 
 	if (kvmx_sampler_result(iv->vm, &r) || r.seq == iv->sample_seq)
 		return;
 	iv->sample_seq = r.seq;
-	touched = itax_view_2m ? r.touched_2m : r.touched;
-	sampled = itax_view_2m ? r.sampled_2m : r.sampled;
+	/*
+	 * Where KVM maps guest memory in 2 MiB pages (THP), zapping a sample
+	 * zaps its whole region, and the 4 KiB view reads too low. Where it
+	 * maps 4 KiB pages, only sampled pages refault and the views agree.
+	 * auto takes the larger.
+	 */
+	if (view == ITAX_VIEW_AUTO)
+		view = (u64)r.touched_2m * r.sampled >
+		       (u64)r.touched * r.sampled_2m ? ITAX_VIEW_2M :
+		       ITAX_VIEW_4K;
+	touched = view == ITAX_VIEW_2M ? r.touched_2m : r.touched;
+	sampled = view == ITAX_VIEW_2M ? r.sampled_2m : r.sampled;
 	if (sampled)
 		idle_tax_active_sample(&iv->active, NULL, touched, sampled);
 }
@@ -632,19 +645,18 @@ static ssize_t sample_pages_store(struct kobject *kobj,
 static ssize_t sample_view_show(struct kobject *kobj,
 				struct kobj_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%s\n", READ_ONCE(itax_view_2m) ? "2m" : "4k");
+	return sysfs_emit(buf, "%s\n", itax_view_names[READ_ONCE(itax_view)]);
 }
 
 static ssize_t sample_view_store(struct kobject *kobj,
 				 struct kobj_attribute *attr, const char *buf,
 				 size_t count)
 {
-	if (sysfs_streq(buf, "4k"))
-		WRITE_ONCE(itax_view_2m, false);
-	else if (sysfs_streq(buf, "2m"))
-		WRITE_ONCE(itax_view_2m, true);
-	else
+	int i = sysfs_match_string(itax_view_names, buf);
+
+	if (i < 0)
 		return -EINVAL;
+	WRITE_ONCE(itax_view, i);
 	return count;
 }
 

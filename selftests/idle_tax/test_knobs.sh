@@ -12,7 +12,7 @@ kvmx_unload_all
 check "kvmx_core and idle_tax load" kvmx_load_idle_tax
 expect "global defaults" \
 	"$(cat $ITAX/tax_rate) $(cat $ITAX/period_ms) $(cat $ITAX/sample_pages) $(cat $ITAX/interval_ms) $(cat $ITAX/pool_bytes) $(cat $ITAX/pageout) $(cat $ITAX/sample_view)" \
-	"0.750 30000 100 1000 0 auto 4k"
+	"0.750 30000 100 1000 0 auto auto"
 
 expect_errno "tax_rate 1" ERANGE $ITAX/tax_rate 1
 expect_errno "tax_rate 1.0" ERANGE $ITAX/tax_rate 1.0
