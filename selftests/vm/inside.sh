@@ -67,8 +67,12 @@ finish() {
 	report "KVMX-DMESG-END"
 	report "KVMX-ALL-DONE"
 	sync
+	# PID 1 must outlive the power-off, and nothing can be executed once
+	# the 9p root is shut down: wait with builtins only, on a FIFO in
+	# /dev/shm that nobody writes.
+	mkfifo /dev/shm/kvmx-hold
 	echo o >/proc/sysrq-trigger
-	sleep 30
+	while :; do read -r -t 60 _ <>/dev/shm/kvmx-hold; done
 }
 
 # The runner sends an NMI to a test host that stops responding: make that
