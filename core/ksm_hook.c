@@ -23,6 +23,7 @@
 #include <linux/module.h>
 #include <linux/kvm_host.h>
 #include <linux/ftrace.h>
+#include <linux/hash.h>
 #include <linux/kprobes.h>
 #include <linux/tracepoint.h>
 #include <linux/highmem.h>
@@ -147,7 +148,25 @@ static struct {
 	u64 unknown_anon;	/* anon pages compared while the map was stale */
 	u64 cross_vm;		/* content comparisons between two VMs' pages */
 	u64 key_cache_hits;
+	u64 unique_volatile;	/* checksums reported changed: seen once */
 } kvmx_ksm_st;
+
+/*
+ * Unique-page filter (experimental, module parameter ksm_unique_filter):
+ * a page whose checksum was seen only once in the previous pass is
+ * reported to KSM with a checksum that changes every pass. KSM then
+ * treats it as volatile and keeps it out of the unstable tree; the stable
+ * tree is still searched first. Counts are per pass, one byte each,
+ * saturating at 2, indexed by a hash of the checksum (a collision only
+ * makes a page look shared, which is stock behaviour).
+ */
+#define KVMX_UNIQ_BITS	21
+static bool kvmx_ksm_uniq_on;
+module_param_named(ksm_unique_filter, kvmx_ksm_uniq_on, bool, 0644);
+MODULE_PARM_DESC(ksm_unique_filter,
+		 "keep pages seen once in the last pass out of KSM's unstable tree");
+static u8 *kvmx_uniq[2];	/* [seq & 1] counts this pass */
+static unsigned long kvmx_uniq_filled;	/* passes counted so far */
 
 static const char * const kvmx_ksm_tp_names[] = {
 	"ksm_start_scan", "ksm_merge_with_ksm_page", "ksm_merge_one_page",
@@ -680,12 +699,22 @@ static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 	rcu_read_unlock();
 	kvmx_ksm_st.checksums_vm++;
 
-	/* One sub-block is the whole page: the stock value. */
-	if (nsub == 1)
-		return sub[0];
 	if (zero)
 		return kvmx_ksm_zero_full;
-	ret = kvmx_xxh64_buf(sub, nsub * sizeof(sub[0]));
+	/* One sub-block is the whole page: the stock value. */
+	ret = nsub == 1 ? sub[0] : kvmx_xxh64_buf(sub, nsub * sizeof(sub[0]));
+	if (READ_ONCE(kvmx_ksm_uniq_on) && kvmx_uniq[0]) {
+		u8 *cur = kvmx_uniq[kvmx_ksm_seq & 1];
+		u8 *prev = kvmx_uniq[(kvmx_ksm_seq & 1) ^ 1];
+		u32 idx = hash_64(ret, KVMX_UNIQ_BITS);
+
+		if (cur[idx] < 2)
+			cur[idx]++;
+		if (kvmx_uniq_filled >= 2 && prev[idx] < 2) {
+			kvmx_ksm_st.unique_volatile++;
+			ret ^= kvmx_ksm_seq * 0x9e3779b97f4a7c15ULL;
+		}
+	}
 	/* Only an all-zero page may look like one to KSM's zero-page path. */
 	return ret == kvmx_ksm_zero_full ? ret ^ 1 : ret;
 }
@@ -742,6 +771,15 @@ static void kvmx_tp_start_scan(void *data, int seq, u32 rmap_entries)
 
 	kvmx_ksm_seq++;
 	kvmx_ksm_st.passes++;
+	if (kvmx_uniq[0]) {
+		if (READ_ONCE(kvmx_ksm_uniq_on)) {
+			memset(kvmx_uniq[kvmx_ksm_seq & 1], 0,
+			       1U << KVMX_UNIQ_BITS);
+			kvmx_uniq_filled++;
+		} else {
+			kvmx_uniq_filled = 0;
+		}
+	}
 	rcu_read_lock();
 	pol = rcu_dereference(kvmx_ksm_pol);
 	if (pol)
@@ -876,6 +914,10 @@ static int kvmx_ksm_install(void)
 
 	/* Optional: without it every comparison looks its keys up. */
 	kvmx_kc = vzalloc(sizeof(*kvmx_kc) << KVMX_KC_BITS);
+	kvmx_uniq_filled = 0;
+	kvmx_uniq[0] = vzalloc(2U << KVMX_UNIQ_BITS);
+	kvmx_uniq[1] = kvmx_uniq[0] ? kvmx_uniq[0] + (1U << KVMX_UNIQ_BITS) :
+		       NULL;
 	kvmx_ksmd = kvmx_find_ksmd();
 	if (!kvmx_ksmd) {
 		pr_err("KSM hook: no ksmd thread (kernel without CONFIG_KSM?)\n");
@@ -946,6 +988,9 @@ err_ksmd:
 	kvmx_ksmd = NULL;
 	vfree(kvmx_kc);
 	kvmx_kc = NULL;
+	vfree(kvmx_uniq[0]);
+	kvmx_uniq[0] = NULL;
+	kvmx_uniq[1] = NULL;
 	return ret;
 }
 
@@ -982,6 +1027,9 @@ static void kvmx_ksm_uninstall(void)
 	kvmx_ksmd = NULL;
 	vfree(kvmx_kc);
 	kvmx_kc = NULL;
+	vfree(kvmx_uniq[0]);
+	kvmx_uniq[0] = NULL;
+	kvmx_uniq[1] = NULL;
 }
 
 int kvmx_ksm_register_policy(const struct kvmx_ksm_policy *policy)
@@ -1109,6 +1157,7 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   kvmx_ksm_st.kpages_unknown, kvmx_ksm_st.unknown_anon,
 		   kvmx_ksm_st.nomem, kvmx_ksm_st.map_rebuilds,
 		   kvmx_ksm_st.cross_vm, kvmx_ksm_st.key_cache_hits);
+	seq_printf(m, "unique_volatile %llu\n", kvmx_ksm_st.unique_volatile);
 	seq_printf(m, "xxh64_probe %s\n", !READ_ONCE(kvmx_ksm_installed) ?
 		   "-" : kprobe_disabled(&kvmx_ksm_kp) ? "disarmed" : "armed");
 	return 0;

@@ -13,7 +13,8 @@ import json
 import os
 import sys
 
-CONFIGS = ["stock", "none", "address", "write_count", "subpage", "checksum"]
+CONFIGS = ["stock", "none", "address", "write_count", "subpage", "checksum",
+           "checksum+uniq"]
 
 
 def t95(samples, final):

@@ -12,7 +12,7 @@
 
 # Stock runs first and last: guest memory drifts a little over the series,
 # and the report compares each configuration with the mean of the two.
-CONFIGS=${KSM_BENCH_CONFIGS:-"stock none address write_count subpage checksum stock_end"}
+CONFIGS=${KSM_BENCH_CONFIGS:-"stock none address write_count subpage checksum checksum+uniq stock_end"}
 PASSES=${KSM_BENCH_PASSES:-12}
 out=/kvmx-out/ksm_cmd
 mkdir -p "$out"
@@ -43,7 +43,14 @@ run_config() {
 		[ -d /sys/module/ksm_cmd ] && rmmod ksm_cmd
 	else
 		kvmx_load_ksm_cmd || { not_ok "$w/$cfg: load"; return; }
-		echo "$cfg" >"$KVMX_SYS/ksm_cmd/classifier"
+		# checksum+uniq: the checksum classifier with the unique-page
+		# filter of kvmx_core.
+		echo "${cfg%+uniq}" >"$KVMX_SYS/ksm_cmd/classifier"
+		if [ "$cfg" != "${cfg%+uniq}" ]; then
+			echo 1 >/sys/module/kvmx_core/parameters/ksm_unique_filter
+		else
+			echo 0 >/sys/module/kvmx_core/parameters/ksm_unique_filter
+		fi
 		echo 1 >"$KVMX_DBG/ksm_reset"
 	fi
 	sync
