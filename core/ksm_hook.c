@@ -23,7 +23,6 @@
 #include <linux/module.h>
 #include <linux/kvm_host.h>
 #include <linux/ftrace.h>
-#include <linux/hash.h>
 #include <linux/kprobes.h>
 #include <linux/tracepoint.h>
 #include <linux/highmem.h>
@@ -46,6 +45,7 @@
 
 #include <kvmx/ksm.h>
 #include "internal.h"
+#include "uniq_policy.h"
 
 /* --- state ---------------------------------------------------------------- */
 
@@ -149,24 +149,28 @@ static struct {
 	u64 cross_vm;		/* content comparisons between two VMs' pages */
 	u64 key_cache_hits;
 	u64 unique_volatile;	/* checksums reported changed: seen once */
+	u64 unique_resizes;	/* filter tables swapped in */
 } kvmx_ksm_st;
 
 /*
- * Unique-page filter (experimental, module parameter ksm_unique_filter):
- * a page whose checksum was seen only once in the previous pass is
- * reported to KSM with a checksum that changes every pass. KSM then
- * treats it as volatile and keeps it out of the unstable tree; the stable
- * tree is still searched first. Counts are per pass, one byte each,
- * saturating at 2, indexed by a hash of the checksum (a collision only
- * makes a page look shared, which is stock behaviour).
+ * The unique-page filter (see uniq_policy.h), when the policy asks for it.
+ * The table is ksmd's alone: only ksmd's checksum calls and its pass-start
+ * tracepoint touch it. The refresh work sizes it to the pages KSM tracks:
+ * it prepares a table in kvmx_uq_next, ksmd swaps it in at a pass start
+ * and leaves the one it replaced in kvmx_uq_done, and the work frees that.
  */
-#define KVMX_UNIQ_BITS	21
-static bool kvmx_ksm_uniq_on;
-module_param_named(ksm_unique_filter, kvmx_ksm_uniq_on, bool, 0644);
-MODULE_PARM_DESC(ksm_unique_filter,
-		 "keep pages seen once in the last pass out of KSM's unstable tree");
-static u8 *kvmx_uniq[2];	/* [seq & 1] counts this pass */
-static unsigned long kvmx_uniq_filled;	/* passes counted so far */
+struct kvmx_uniq {
+	unsigned int bits;
+	u8 slots[];
+};
+
+static struct kvmx_uniq *kvmx_uq;		/* ksmd only */
+static struct kvmx_uniq *kvmx_uq_next;		/* work -> ksmd */
+static struct kvmx_uniq *kvmx_uq_done;		/* ksmd -> work */
+static unsigned long kvmx_uq_passes;		/* passes counted in kvmx_uq */
+static unsigned long kvmx_uq_entries;		/* KSM's rmap items at pass start */
+static unsigned int kvmx_uq_bits;		/* size of kvmx_uq, 0 without */
+static bool kvmx_uq_want;			/* the policy asks for the filter */
 
 static const char * const kvmx_ksm_tp_names[] = {
 	"ksm_start_scan", "ksm_merge_with_ksm_page", "ksm_merge_one_page",
@@ -374,6 +378,8 @@ void kvmx_ksm_vms_changed(void)
 
 static struct kprobe kvmx_ksm_kp;
 
+static void kvmx_uq_refresh(void);
+
 static void kvmx_ksm_refresh(struct work_struct *work)
 {
 	bool want = READ_ONCE(kvmx_ksm_nsub);
@@ -383,13 +389,14 @@ static void kvmx_ksm_refresh(struct work_struct *work)
 	kvmx_registry_unlock();
 	/*
 	 * The xxh64 probe traps on every checksum KSM computes: keep it armed
-	 * only while the policy wants sub-block checksums. A probe already
+	 * only while the policy wants checksums. A probe already
 	 * unregistered (the hook is going away) is refused harmlessly.
 	 */
 	if (want && kprobe_disabled(&kvmx_ksm_kp))
 		enable_kprobe(&kvmx_ksm_kp);
 	else if (!want && !kprobe_disabled(&kvmx_ksm_kp))
 		disable_kprobe(&kvmx_ksm_kp);
+	kvmx_uq_refresh();
 }
 
 enum kvmx_page_kind {
@@ -660,6 +667,27 @@ static u64 kvmx_xxh64_buf(const void *buf, size_t len)
 	return xxh64_digest(&st);
 }
 
+/*
+ * The unique-page filter's answer for a page-sized checksum @sum. Every
+ * anonymous page ksmd checksums is counted, so that a VM page with a twin
+ * elsewhere is seen as shared; only a VM's page (@vm) is ever held back.
+ */
+static u64 kvmx_uq_filter(u64 sum, bool vm)
+{
+	struct kvmx_uniq *uq = kvmx_uq;
+	unsigned int prev;
+
+	if (!uq || sum == kvmx_ksm_zero_full)
+		return sum;
+	prev = uniq_count(&uq->slots[uniq_slot(sum, uq->bits)], kvmx_ksm_seq);
+	if (!vm || kvmx_uq_passes < 2 || prev >= UNIQ_SHARED)
+		return sum;
+	kvmx_ksm_st.unique_volatile++;
+	/* Different in every pass, so KSM sees the page changing. */
+	sum ^= kvmx_ksm_seq * 0x9e3779b97f4a7c15ULL;
+	return sum == kvmx_ksm_zero_full ? sum ^ 1 : sum;
+}
+
 /* ksmd's xxh64(page, PAGE_SIZE, 0), reached through the kprobe. */
 static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 {
@@ -670,7 +698,7 @@ static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 	struct folio *folio;
 	struct page *page;
 	unsigned long mapping;
-	bool zero = true;
+	bool zero = true, vm;
 	u64 ret;
 
 	kvmx_ksm_st.checksums++;
@@ -685,38 +713,32 @@ static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 
 	rcu_read_lock();
 	pol = rcu_dereference(kvmx_ksm_pol);
-	if (!pol || kvmx_ksm_lookup(folio, page, mapping, &pg) != KVMX_PAGE_VM) {
+	vm = pol && kvmx_ksm_lookup(folio, page, mapping, &pg) == KVMX_PAGE_VM;
+	if (!vm && (!kvmx_uq || nsub == 1)) {
 		rcu_read_unlock();
-		return kvmx_xxh64_buf(input, len);
+		return kvmx_uq_filter(kvmx_xxh64_buf(input, len), false);
 	}
+	/* Other pages too, so that equal contents get equal checksums. */
 	bsize = PAGE_SIZE / nsub;
 	for (i = 0; i < nsub; i++) {
 		sub[i] = kvmx_xxh64_buf(input + i * bsize, bsize);
 		if (sub[i] != kvmx_ksm_zero_sub[ilog2(nsub)])
 			zero = false;
 	}
-	pol->page_checksum(&pg, kvmx_ksm_seq, sub, nsub);
+	if (vm) {
+		pol->page_checksum(&pg, kvmx_ksm_seq, sub, nsub);
+		kvmx_ksm_st.checksums_vm++;
+	}
 	rcu_read_unlock();
-	kvmx_ksm_st.checksums_vm++;
 
 	if (zero)
 		return kvmx_ksm_zero_full;
 	/* One sub-block is the whole page: the stock value. */
 	ret = nsub == 1 ? sub[0] : kvmx_xxh64_buf(sub, nsub * sizeof(sub[0]));
-	if (READ_ONCE(kvmx_ksm_uniq_on) && kvmx_uniq[0]) {
-		u8 *cur = kvmx_uniq[kvmx_ksm_seq & 1];
-		u8 *prev = kvmx_uniq[(kvmx_ksm_seq & 1) ^ 1];
-		u32 idx = hash_64(ret, KVMX_UNIQ_BITS);
-
-		if (cur[idx] < 2)
-			cur[idx]++;
-		if (kvmx_uniq_filled >= 2 && prev[idx] < 2) {
-			kvmx_ksm_st.unique_volatile++;
-			ret ^= kvmx_ksm_seq * 0x9e3779b97f4a7c15ULL;
-		}
-	}
 	/* Only an all-zero page may look like one to KSM's zero-page path. */
-	return ret == kvmx_ksm_zero_full ? ret ^ 1 : ret;
+	if (ret == kvmx_ksm_zero_full)
+		ret ^= 1;
+	return kvmx_uq_filter(ret, vm);
 }
 
 static int kvmx_ksm_kp_pre(struct kprobe *p, struct pt_regs *regs)
@@ -764,30 +786,95 @@ static struct ftrace_ops kvmx_ksm_ops = {
 
 /* --- tracepoints ----------------------------------------------------------- */
 
+/*
+ * ksmd, at a pass start: take up a table the work has prepared, or give
+ * the table back when the filter is off. A table handed over waits in
+ * kvmx_uq_done until the work has freed the previous one.
+ */
+static void kvmx_uq_start_pass(bool want, unsigned long entries)
+{
+	struct kvmx_uniq *next;
+
+	WRITE_ONCE(kvmx_uq_entries, entries);
+	WRITE_ONCE(kvmx_uq_want, want);
+	if (!want) {
+		kvmx_uq_passes = 0;
+		if (kvmx_uq && !READ_ONCE(kvmx_uq_done)) {
+			xchg(&kvmx_uq_done, kvmx_uq);
+			kvmx_uq = NULL;
+			WRITE_ONCE(kvmx_uq_bits, 0);
+		}
+		return;
+	}
+	if (READ_ONCE(kvmx_uq_next) && !READ_ONCE(kvmx_uq_done)) {
+		next = xchg(&kvmx_uq_next, NULL);
+		xchg(&kvmx_uq_done, kvmx_uq);
+		kvmx_uq = next;
+		kvmx_uq_passes = 0;
+		WRITE_ONCE(kvmx_uq_bits, next->bits);
+		kvmx_ksm_st.unique_resizes++;
+	}
+	if (kvmx_uq)
+		kvmx_uq_passes++;
+}
+
+/* The refresh work's part: free what ksmd gave back, size the table. */
+static void kvmx_uq_refresh(void)
+{
+	struct kvmx_uniq *uq;
+	unsigned int bits;
+
+	vfree(xchg(&kvmx_uq_done, NULL));
+	if (!READ_ONCE(kvmx_uq_want)) {
+		vfree(xchg(&kvmx_uq_next, NULL));
+		return;
+	}
+	bits = uniq_table_bits(READ_ONCE(kvmx_uq_entries),
+			       READ_ONCE(kvmx_uq_bits));
+	if (bits == READ_ONCE(kvmx_uq_bits) || READ_ONCE(kvmx_uq_next))
+		return;
+	/* Without memory the filter waits; KSM itself is not affected. */
+	uq = vzalloc(struct_size(uq, slots, 1UL << bits));
+	if (!uq)
+		return;
+	uq->bits = bits;
+	if (cmpxchg(&kvmx_uq_next, NULL, uq))
+		vfree(uq);
+}
+
+/* Once ksmd can no longer run our code. */
+static void kvmx_uq_free_all(void)
+{
+	vfree(kvmx_uq);
+	vfree(kvmx_uq_next);
+	vfree(kvmx_uq_done);
+	kvmx_uq = NULL;
+	kvmx_uq_next = NULL;
+	kvmx_uq_done = NULL;
+	kvmx_uq_passes = 0;
+	kvmx_uq_bits = 0;
+	kvmx_uq_want = false;
+}
+
 static void kvmx_tp_start_scan(void *data, int seq, u32 rmap_entries)
 {
 	const struct kvmx_ksm_policy *pol;
-	unsigned int nsub = 0;
+	struct kvmx_ksm_pass pass = { 0 };
 
 	kvmx_ksm_seq++;
 	kvmx_ksm_st.passes++;
-	if (kvmx_uniq[0]) {
-		if (READ_ONCE(kvmx_ksm_uniq_on)) {
-			memset(kvmx_uniq[kvmx_ksm_seq & 1], 0,
-			       1U << KVMX_UNIQ_BITS);
-			kvmx_uniq_filled++;
-		} else {
-			kvmx_uniq_filled = 0;
-		}
-	}
 	rcu_read_lock();
 	pol = rcu_dereference(kvmx_ksm_pol);
 	if (pol)
-		nsub = pol->start_scan(kvmx_ksm_seq);
+		pol->start_scan(kvmx_ksm_seq, &pass);
 	rcu_read_unlock();
-	if (nsub > KVMX_KSM_MAX_SUBBLOCKS || !is_power_of_2(nsub))
-		nsub = 0;
-	WRITE_ONCE(kvmx_ksm_nsub, nsub);
+	if (pass.nsub > KVMX_KSM_MAX_SUBBLOCKS || !is_power_of_2(pass.nsub))
+		pass.nsub = 0;
+	/* The filter works on KSM's checksums: one block is the stock one. */
+	if (pass.hold_unique && !pass.nsub)
+		pass.nsub = 1;
+	kvmx_uq_start_pass(pass.hold_unique, rmap_entries);
+	WRITE_ONCE(kvmx_ksm_nsub, pass.nsub);
 	queue_work(system_unbound_wq, &kvmx_ksm_refresh_work);
 }
 
@@ -914,10 +1001,6 @@ static int kvmx_ksm_install(void)
 
 	/* Optional: without it every comparison looks its keys up. */
 	kvmx_kc = vzalloc(sizeof(*kvmx_kc) << KVMX_KC_BITS);
-	kvmx_uniq_filled = 0;
-	kvmx_uniq[0] = vzalloc(2U << KVMX_UNIQ_BITS);
-	kvmx_uniq[1] = kvmx_uniq[0] ? kvmx_uniq[0] + (1U << KVMX_UNIQ_BITS) :
-		       NULL;
 	kvmx_ksmd = kvmx_find_ksmd();
 	if (!kvmx_ksmd) {
 		pr_err("KSM hook: no ksmd thread (kernel without CONFIG_KSM?)\n");
@@ -988,9 +1071,6 @@ err_ksmd:
 	kvmx_ksmd = NULL;
 	vfree(kvmx_kc);
 	kvmx_kc = NULL;
-	vfree(kvmx_uniq[0]);
-	kvmx_uniq[0] = NULL;
-	kvmx_uniq[1] = NULL;
 	return ret;
 }
 
@@ -1027,9 +1107,7 @@ static void kvmx_ksm_uninstall(void)
 	kvmx_ksmd = NULL;
 	vfree(kvmx_kc);
 	kvmx_kc = NULL;
-	vfree(kvmx_uniq[0]);
-	kvmx_uniq[0] = NULL;
-	kvmx_uniq[1] = NULL;
+	kvmx_uq_free_all();
 }
 
 int kvmx_ksm_register_policy(const struct kvmx_ksm_policy *policy)
@@ -1157,7 +1235,12 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   kvmx_ksm_st.kpages_unknown, kvmx_ksm_st.unknown_anon,
 		   kvmx_ksm_st.nomem, kvmx_ksm_st.map_rebuilds,
 		   kvmx_ksm_st.cross_vm, kvmx_ksm_st.key_cache_hits);
-	seq_printf(m, "unique_volatile %llu\n", kvmx_ksm_st.unique_volatile);
+	seq_printf(m, "unique_filter %s\nunique_volatile %llu\n"
+		   "unique_table_bytes %lu\nunique_resizes %llu\n",
+		   READ_ONCE(kvmx_uq_want) ? "on" : "off",
+		   kvmx_ksm_st.unique_volatile,
+		   READ_ONCE(kvmx_uq_bits) ? 1UL << READ_ONCE(kvmx_uq_bits) : 0,
+		   kvmx_ksm_st.unique_resizes);
 	seq_printf(m, "xxh64_probe %s\n", !READ_ONCE(kvmx_ksm_installed) ?
 		   "-" : kprobe_disabled(&kvmx_ksm_kp) ? "disarmed" : "armed");
 	return 0;

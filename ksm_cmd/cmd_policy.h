@@ -26,6 +26,7 @@ struct cmd_params {
 	unsigned int classes;	/* 1..CMD_MAX_CLASSES */
 	unsigned int subblocks;	/* 1, 2, 4 or 8 */
 	unsigned int history;	/* passes remembered, 1..CMD_MAX_HISTORY */
+	bool unique_filter;	/* keep pages without a twin out of KSM's unstable tree */
 };
 
 /* What ksm_cmd remembers of a page KSM scans: 16 bytes. */

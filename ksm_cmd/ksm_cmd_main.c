@@ -43,6 +43,7 @@ struct cmd_vm {
 static DEFINE_SPINLOCK(cmd_lock);	/* cmd_pending */
 static struct cmd_params cmd_pending = {
 	.classifier = CMD_NONE, .classes = 8, .subblocks = 8, .history = 4,
+	.unique_filter = true,
 };
 static DEFINE_MUTEX(cmd_domain_lock);
 static bool cmd_isolating;
@@ -50,6 +51,7 @@ static bool cmd_isolating;
 /* Used by ksmd only: published at each pass start. */
 static struct cmd_params cmd_active = {
 	.classifier = CMD_NONE, .classes = 8, .subblocks = 8, .history = 4,
+	.unique_filter = true,
 };
 static struct cmd_wc_map cmd_wc;
 static u64 cmd_counts[CMD_MAX_HISTORY + 1];
@@ -105,7 +107,7 @@ nomem:
 
 /* --- the policy --------------------------------------------------------- */
 
-static unsigned int cmd_start_scan(unsigned long seq)
+static void cmd_start_scan(unsigned long seq, struct kvmx_ksm_pass *pass)
 {
 	struct cmd_params p;
 
@@ -117,7 +119,8 @@ static unsigned int cmd_start_scan(unsigned long seq)
 		memset(cmd_counts, 0, sizeof(cmd_counts));
 	}
 	cmd_active = p;
-	return cmd_subblocks_needed(&p);
+	pass->nsub = cmd_subblocks_needed(&p);
+	pass->hold_unique = p.unique_filter;
 }
 
 static void cmd_page_checksum(const struct kvmx_ksm_page *pg,
@@ -129,7 +132,8 @@ static void cmd_page_checksum(const struct kvmx_ksm_page *pg,
 	unsigned int changes;
 	bool fresh;
 
-	if (!cv || pg->gfn == U64_MAX)
+	/* Checksums for the unique-page filter alone need no record. */
+	if (!cv || pg->gfn == U64_MAX || !cmd_subblocks_needed(&cmd_active))
 		return;
 	rec = cmd_page_get(cv, pg->gfn);
 	if (!rec)
@@ -392,6 +396,31 @@ CMD_NUM_ATTR(classes);
 CMD_NUM_ATTR(subblocks);
 CMD_NUM_ATTR(history);
 
+static ssize_t unique_filter_show(struct kobject *kobj,
+				  struct kobj_attribute *attr, char *buf)
+{
+	bool on;
+
+	spin_lock(&cmd_lock);
+	on = cmd_pending.unique_filter;
+	spin_unlock(&cmd_lock);
+	return sysfs_emit(buf, "%d\n", on);
+}
+
+static ssize_t unique_filter_store(struct kobject *kobj,
+				   struct kobj_attribute *attr,
+				   const char *buf, size_t count)
+{
+	bool on;
+
+	if (kstrtobool(buf, &on))
+		return -EINVAL;
+	spin_lock(&cmd_lock);
+	cmd_pending.unique_filter = on;
+	spin_unlock(&cmd_lock);
+	return count;
+}
+
 static ssize_t metadata_bytes_show(struct kobject *kobj,
 				   struct kobj_attribute *attr, char *buf)
 {
@@ -406,6 +435,7 @@ static ssize_t tracked_pages_show(struct kobject *kobj,
 }
 
 static struct kobj_attribute cmd_attr_classifier = __ATTR_RW(classifier);
+static struct kobj_attribute cmd_attr_unique = __ATTR_RW(unique_filter);
 static struct kobj_attribute cmd_attr_meta = __ATTR_RO(metadata_bytes);
 static struct kobj_attribute cmd_attr_tracked_total = __ATTR_RO(tracked_pages);
 
@@ -414,6 +444,7 @@ static struct attribute *cmd_attrs[] = {
 	&cmd_attr_classes.attr,
 	&cmd_attr_subblocks.attr,
 	&cmd_attr_history.attr,
+	&cmd_attr_unique.attr,
 	&cmd_attr_meta.attr,
 	&cmd_attr_tracked_total.attr,
 	NULL,

@@ -38,15 +38,28 @@ struct kvmx_ksm_page {
 	u64 gfn;		/* guest frame, or U64_MAX outside memslots */
 };
 
+/* What a policy asks of one KSM pass. */
+struct kvmx_ksm_pass {
+	/*
+	 * Sub-blocks per page the policy wants checksums of: 0 for none,
+	 * else a power of two up to KVMX_KSM_MAX_SUBBLOCKS.
+	 */
+	unsigned int nsub;
+	/*
+	 * The unique-page filter: a VM page whose checksum KSM saw only once
+	 * in the previous pass is reported to KSM as changed, which keeps it
+	 * out of the unstable tree. The stable tree is still searched first.
+	 */
+	bool hold_unique;
+};
+
 struct kvmx_ksm_policy {
 	const char *name;
 	/*
 	 * A KSM pass starts (tracepoint context). @seq counts passes since
-	 * the hook was installed. Returns the number of sub-blocks per page
-	 * the policy wants checksums of during this pass: 0 for none, else
-	 * a power of two up to KVMX_KSM_MAX_SUBBLOCKS.
+	 * the hook was installed. Fill in @pass, which comes zeroed.
 	 */
-	unsigned int (*start_scan)(unsigned long seq);
+	void (*start_scan)(unsigned long seq, struct kvmx_ksm_pass *pass);
 	/*
 	 * KSM computed the per-pass checksum of @pg; @sub holds one hash per
 	 * sub-block, @nsub of them. Called at most once per page per pass,

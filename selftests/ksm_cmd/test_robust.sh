@@ -8,7 +8,7 @@
 # kvmx-timeout: 900
 . "$(dirname "$0")/../lib/tap.sh"
 
-tap_plan 27
+tap_plan 31
 kvmx_unload_all
 ksm_unmerge_all
 
@@ -36,8 +36,12 @@ expect_errno "subblocks 16" ERANGE $K/subblocks 16
 expect_errno "history 0" ERANGE $K/history 0
 expect_errno "history 9" ERANGE $K/history 9
 expect_errno "history -1" EINVAL $K/history -1
+expect_errno "unique_filter 2" EINVAL $K/unique_filter 2
+expect_errno "unique_filter 'maybe'" EINVAL $K/unique_filter maybe
+expect_errno "unique_filter -1" EINVAL $K/unique_filter -1
 expect "knobs unchanged by bad writes" \
-	"$(cat $K/classes) $(cat $K/subblocks) $(cat $K/history)" "8 8 4"
+	"$(cat $K/classes) $(cat $K/subblocks) $(cat $K/history) $(cat $K/unique_filter)" \
+	"8 8 4 1"
 
 # Two guests and two stand-in VMs, all rewriting memory.
 for i in 1 2; do
@@ -68,8 +72,14 @@ for round in 1 2; do
 	done
 done
 check "KSM still completes passes after 10 switches" ksm_wait_scans 2 300
-# `none` needs no checksums: KSM's xxh64 runs without the probe's trap.
-expect "the xxh64 probe is disarmed under none" "$(hook_stat xxh64_probe)" disarmed
+expect "the xxh64 probe is armed under none with the unique-page filter" \
+	"$(hook_stat xxh64_probe)" armed
+# `none` alone needs no checksums: KSM's xxh64 runs without the probe's trap.
+echo 0 >$K/unique_filter
+ksm_wait_scans 2 300
+expect "the xxh64 probe is disarmed under none without the filter" \
+	"$(hook_stat xxh64_probe)" disarmed
+echo 1 >$K/unique_filter
 # Unload and load in the middle of scanning.
 reloads=0
 for i in 1 2 3; do
