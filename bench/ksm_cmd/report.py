@@ -14,7 +14,7 @@ import os
 import sys
 
 CONFIGS = ["stock", "none", "address", "write_count", "subpage", "checksum",
-           "checksum+uniq"]
+           "none+uniq", "checksum+uniq"]
 
 
 def t95(samples, final):
@@ -43,8 +43,11 @@ def main():
         mean = dict(both[0])
         mean["config"] = "stock"
         for k in ("seconds", "passes", "pages_scanned", "ksmd_cpu_ms",
-                  "pages_sharing", "pages_shared"):
-            mean[k] = round(sum(r[k] for r in both) / len(both))
+                  "pages_sharing", "pages_shared", "sharing_at_s"):
+            if all(k in r for r in both):
+                v = sum(r[k] for r in both) / len(both)
+                mean[k] = round(v, 2) if k in ("seconds", "sharing_at_s") \
+                    else round(v)
         mean["runs"] = [{k: r[k] for k in ("ksmd_cpu_ms", "pages_sharing",
                                            "pages_scanned", "seconds")}
                         for r in both]
@@ -62,6 +65,7 @@ def main():
             "config": r["config"],
             "passes": r["passes"],
             "seconds": r["seconds"],
+            "sharing_at_s": r.get("sharing_at_s"),
             "pages_scanned": r["pages_scanned"],
             "content_comparisons": r.get("hook_compares") if hooked else None,
             "bytes_compared": r.get("hook_bytes") if hooked else None,
@@ -75,9 +79,11 @@ def main():
             "key_cache_hits": r.get("hook_key_cache_hits"),
             "stock_runs": r.get("runs"),
             "tracked_pages": r.get("tracked_pages"),
+            "unique_volatile": r.get("hook_unique_volatile"),
+            "unique_table_bytes": r.get("unique_table_bytes"),
         }
         scanned = max(rec["pages_scanned"], 1)
-        if hooked:
+        if hooked and rec["content_comparisons"] is not None:
             rec["comparisons_per_scanned_page"] = \
                 rec["content_comparisons"] / scanned
             rec["bytes_per_scanned_page"] = rec["bytes_compared"] / scanned
