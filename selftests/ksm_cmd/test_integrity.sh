@@ -4,15 +4,17 @@
 # Integrity under merging: four guests and two stand-in VMs (processes with
 # a KVM memslot) keep rewriting random pages, with sub-page and whole-page
 # writes, while ksmd merges and unmerges them as fast as it can. Every
-# classifier runs for KVMX_SOAK_PHASE seconds (40 here; the ksm_cmd_soak
-# suite runs 130 s each, 11 minutes in all) and every page of every VM is
-# verified after each phase.
+# classifier runs with the unique-page filter (the default), and `none`
+# once more without it, for KVMX_SOAK_PHASE seconds each (40 here; the
+# ksm_cmd_soak suite runs 110 s each, 11 minutes in all). Every page of
+# every VM is verified after each phase.
 # kvmx-timeout: 900
 . "$(dirname "$0")/../lib/tap.sh"
 
 phase=${KVMX_SOAK_PHASE:-40}
-classifiers="none address write_count subpage checksum"
-tap_plan 15
+# CLASSIFIER[/nofilter]
+phases="none address write_count subpage checksum none/nofilter"
+tap_plan 17
 kvmx_unload_all
 ksm_unmerge_all
 check "ksm_cmd loads" kvmx_load_ksm_cmd
@@ -56,11 +58,16 @@ verify_all() {
 	echo $bad
 }
 
-for c in $classifiers; do
-	echo $c >$K/classifier
+for c in $phases; do
+	echo "${c%/nofilter}" >$K/classifier
+	if [ "$c" = "${c%/nofilter}" ]; then
+		echo 1 >$K/unique_filter
+	else
+		echo 0 >$K/unique_filter
+	fi
 	sleep "$phase"
 	m=$(hook_stat merges)
-	diag "$c: pages_sharing=$(ksm_stat pages_sharing) full_scans=$(ksm_stat full_scans) hook merges=$m"
+	diag "$c: pages_sharing=$(ksm_stat pages_sharing) full_scans=$(ksm_stat full_scans) hook merges=$m unique_volatile=$(hook_stat unique_volatile)"
 	check "$c: KSM keeps merging" test "$(ksm_stat pages_sharing)" -gt 5000
 	expect "$c: every page of 6 VMs verifies" "$(verify_all)" 0
 done
