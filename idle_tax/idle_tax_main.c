@@ -725,19 +725,9 @@ static ssize_t pool_bytes_store(struct kobject *kobj,
 				struct kobj_attribute *attr, const char *buf,
 				size_t count)
 {
-	u64 v;
-	int ret = itax_parse_u64(buf, &v);
-
-	if (ret)
-		return ret;
 	/* 0 is automatic; otherwise at most what RAM could hold. */
-	if (v > ((u64)totalram_pages() << PAGE_SHIFT))
-		return -ERANGE;
-	mutex_lock(&itax_lock);
-	itax_pool_bytes = v;
-	mutex_unlock(&itax_lock);
-	mod_delayed_work(system_wq, &itax_work, 0);
-	return count;
+	return itax_store_u64(buf, count, &itax_pool_bytes, 0,
+			      (u64)totalram_pages() << PAGE_SHIFT);
 }
 
 static ssize_t pageout_step_bytes_show(struct kobject *kobj,
@@ -764,15 +754,12 @@ static ssize_t balloon_grace_ms_store(struct kobject *kobj,
 				      struct kobj_attribute *attr,
 				      const char *buf, size_t count)
 {
-	u64 v;
-	int ret = itax_parse_u64(buf, &v);
+	u64 v = itax_grace_ms;
+	ssize_t ret = itax_store_u64(buf, count, &v, 0, ITAX_GRACE_MAX_MS);
 
-	if (ret)
-		return ret;
-	if (v > ITAX_GRACE_MAX_MS)
-		return -ERANGE;
-	WRITE_ONCE(itax_grace_ms, v);
-	return count;
+	if (ret > 0)
+		WRITE_ONCE(itax_grace_ms, v);
+	return ret;
 }
 
 static struct kobj_attribute itax_attr_list[] = {
