@@ -3,64 +3,11 @@
 # Unit test of tools/kvmx-balloon-relay.c: builds it and runs it against a
 # fake QMP server (python3) and a fake sysfs tree.
 # Output is TAP version 13; exits 0 only if every check passed.
-set -u
-
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=selftests/unit/unit_lib.sh
+. "$HERE/unit_lib.sh" kvmx-balloon-relay 28
 SRC="$HERE/../../tools/kvmx-balloon-relay.c"
-BUILD_DIR=${BUILD_DIR:-/tmp}
 BIN="$BUILD_DIR/kvmx-balloon-relay"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/kvmx-relay-test.XXXXXX")
-PIDS=()
-# shellcheck disable=SC2317  # called from the EXIT trap
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-PLAN=28
-N=0
-PASS=0
-FAIL=0
-
-ok() {	# ok CONDITION_STATUS DESCRIPTION
-	N=$((N + 1))
-	if [ "$1" -eq 0 ]; then
-		PASS=$((PASS + 1))
-		echo "ok $N - $2"
-	else
-		FAIL=$((FAIL + 1))
-		echo "not ok $N - $2"
-	fi
-}
-
-# run CMD...: sets RC, OUT (stdout) and ERR (stderr) of the command
-run() {
-	timeout 30 "$@" >"$WORK/out" 2>"$WORK/err"
-	RC=$?
-	OUT=$(cat "$WORK/out")
-	ERR=$(cat "$WORK/err")
-}
-
-# wait_for COMMAND...: retry for up to 10 s until COMMAND succeeds
-wait_for() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
-
-# gone PID: the process has exited (an unreaped child is a zombie, which
-# kill -0 still finds)
-# shellcheck disable=SC2317  # called through wait_for
-gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
-}
 
 # count FILE PATTERN: lines of FILE matching PATTERN (0 if none)
 count() {
@@ -73,12 +20,6 @@ count() {
 # shellcheck disable=SC2317  # called through wait_for
 at_least() {
 	[ "$(count "$2" "$3")" -ge "$1" ]
-}
-
-finish() {
-	echo "# kvmx-balloon-relay: $PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ] && [ "$N" -eq "$PLAN" ]
-	exit $?
 }
 
 # A fake QEMU monitor: one client, greeting, capabilities, balloon and
@@ -172,18 +113,7 @@ balloons() {	# balloons LOG [VALUE]: number of balloon commands (to VALUE)
 	grep '"execute":"balloon"' "$1" | grep -c -- "\"value\":${2:-}"
 }
 
-echo "TAP version 13"
-echo "1..$PLAN"
-
-mkdir -p "$BUILD_DIR"
-run gcc -O2 -g -Wall -Wextra -Werror -o "$BIN" "$SRC"
-[ "$RC" -eq 0 ] && [ -z "$ERR" ]
-ok $? "builds warning-free with -Wall -Wextra -Werror"
-if [ ! -x "$BIN" ]; then
-	sed 's/^/# /' "$WORK/err"
-	while [ "$N" -lt "$PLAN" ]; do ok 1 "skipped: no binary"; done
-	finish
-fi
+unit_build -g -Werror
 R=(--root "$WORK/sys")
 GIB=1073741824
 

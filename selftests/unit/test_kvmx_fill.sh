@@ -1,48 +1,17 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # Unit test of selftests/lib/kvmx-fill.c: builds it and checks every mode.
 # Output is TAP version 13; exits 0 only if every check passed.
-set -u
-
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=selftests/unit/unit_lib.sh
+. "$HERE/unit_lib.sh" kvmx-fill 22
 SRC="$HERE/../lib/kvmx-fill.c"
-BUILD_DIR=${BUILD_DIR:-/tmp}
 BIN="$BUILD_DIR/kvmx-fill"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/kvmx-fill-test.XXXXXX")
 HOLD_PID=
-# shellcheck disable=SC2317  # called from the EXIT trap
-cleanup() {
-	[ -n "$HOLD_PID" ] && kill -KILL "$HOLD_PID" 2>/dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
 
-PLAN=22
-N=0
-PASS=0
-FAIL=0
-
-ok() {	# ok CONDITION_STATUS DESCRIPTION
-	N=$((N + 1))
-	if [ "$1" -eq 0 ]; then
-		PASS=$((PASS + 1))
-		echo "ok $N - $2"
-	else
-		FAIL=$((FAIL + 1))
-		echo "not ok $N - $2"
-	fi
-}
-
-# run CMD...: sets RC, OUT (stdout) and ERR (stderr) of the command
-run() {
-	"$@" >"$WORK/out" 2>"$WORK/err"
-	RC=$?
-	OUT=$(cat "$WORK/out")
-	ERR=$(cat "$WORK/err")
-}
-
-# wait_for FILE PATTERN [PID]: wait up to 10 s until FILE contains
+# wait_match FILE PATTERN [PID]: wait up to 10 s until FILE contains
 # PATTERN; give up early once PID has exited
-wait_for() {
+wait_match() {
 	local i
 	for ((i = 0; i < 100; i++)); do
 		grep -q "$2" "$1" 2>/dev/null && return 0
@@ -52,24 +21,7 @@ wait_for() {
 	grep -q "$2" "$1" 2>/dev/null
 }
 
-finish() {
-	echo "# kvmx-fill: $PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ] && [ "$N" -eq "$PLAN" ]
-	exit $?
-}
-
-echo "TAP version 13"
-echo "1..$PLAN"
-
-mkdir -p "$BUILD_DIR"
-run gcc -O2 -Wall -Wextra -static -o "$BIN" "$SRC"
-[ "$RC" -eq 0 ] && [ -z "$ERR" ]
-ok $? "builds warning-free with -Wall -Wextra -static"
-if [ ! -x "$BIN" ]; then
-	sed 's/^/# /' "$WORK/err"
-	while [ "$N" -lt "$PLAN" ]; do ok 1 "skipped: no binary"; done
-	finish
-fi
+unit_build -static
 
 run "$BIN" selftest
 [ "$RC" -eq 0 ]
@@ -136,7 +88,8 @@ S="$WORK/status"
 	--rewrite-rate 500 --ready-file "$R" --status-file "$S" \
 	>"$WORK/hold.out" 2>"$WORK/hold.err" &
 HOLD_PID=$!
-wait_for "$R" "^READY pages=1024 pid=$HOLD_PID\$" "$HOLD_PID"
+PIDS+=("$HOLD_PID")
+wait_match "$R" "^READY pages=1024 pid=$HOLD_PID\$" "$HOLD_PID"
 st=$?
 if [ "$st" -ne 0 ] && grep -q MADV_MERGEABLE "$WORK/hold.err"; then
 	# kernel without KSM: repeat without --mergeable
@@ -146,13 +99,14 @@ if [ "$st" -ne 0 ] && grep -q MADV_MERGEABLE "$WORK/hold.err"; then
 		--rewrite-rate 500 --ready-file "$R" --status-file "$S" \
 		>"$WORK/hold.out" 2>"$WORK/hold.err" &
 	HOLD_PID=$!
-	wait_for "$R" "^READY pages=1024 pid=$HOLD_PID\$" "$HOLD_PID"
+	PIDS+=("$HOLD_PID")
+	wait_match "$R" "^READY pages=1024 pid=$HOLD_PID\$" "$HOLD_PID"
 	st=$?
 fi
 ok $st "hold writes the ready file"
 sleep 0.3
 kill -USR1 "$HOLD_PID" 2>/dev/null
-wait_for "$S" "^VERIFY pages=1024 mismatches=0 rewrites=[0-9]*\$" "$HOLD_PID"
+wait_match "$S" "^VERIFY pages=1024 mismatches=0 rewrites=[0-9]*\$" "$HOLD_PID"
 ok $? "SIGUSR1 writes a VERIFY line to the status file"
 kill -TERM "$HOLD_PID" 2>/dev/null
 wait "$HOLD_PID"

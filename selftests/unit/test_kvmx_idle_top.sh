@@ -3,70 +3,11 @@
 # Unit test of tools/kvmx-idle-top.c: builds it and runs it against a fake
 # sysfs tree.
 # Output is TAP version 13; exits 0 only if every check passed.
-set -u
-
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=selftests/unit/unit_lib.sh
+. "$HERE/unit_lib.sh" kvmx-idle-top 21
 SRC="$HERE/../../tools/kvmx-idle-top.c"
-BUILD_DIR=${BUILD_DIR:-/tmp}
 BIN="$BUILD_DIR/kvmx-idle-top"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/kvmx-idle-top-test.XXXXXX")
-PIDS=()
-# shellcheck disable=SC2317  # called from the EXIT trap
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-PLAN=21
-N=0
-PASS=0
-FAIL=0
-
-ok() {	# ok CONDITION_STATUS DESCRIPTION
-	N=$((N + 1))
-	if [ "$1" -eq 0 ]; then
-		PASS=$((PASS + 1))
-		echo "ok $N - $2"
-	else
-		FAIL=$((FAIL + 1))
-		echo "not ok $N - $2"
-	fi
-}
-
-skip() {	# skip DESCRIPTION REASON
-	N=$((N + 1))
-	PASS=$((PASS + 1))
-	echo "ok $N - $1 # SKIP $2"
-}
-
-# run CMD...: sets RC, OUT (stdout) and ERR (stderr) of the command
-run() {
-	timeout 30 "$@" >"$WORK/out" 2>"$WORK/err"
-	RC=$?
-	OUT=$(cat "$WORK/out")
-	ERR=$(cat "$WORK/err")
-}
-
-# wait_for COMMAND...: retry for up to 10 s until COMMAND succeeds
-wait_for() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
-
-# gone PID: the process has exited (an unreaped child is a zombie, which
-# kill -0 still finds)
-# shellcheck disable=SC2317  # called through wait_for
-gone() {
-	[ ! -e "/proc/$1" ] || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
-}
 
 # reap PID: wait up to 10 s for PID to exit, then kill it; its exit status
 # (137 if it had to be killed)
@@ -78,12 +19,6 @@ reap() {
 # row ID: the row of VM ID in $OUT, blanks squeezed
 row() {
 	awk -v id="$1" '$1 == id' <<<"$OUT" | tr -s ' '
-}
-
-finish() {
-	echo "# kvmx-idle-top: $PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ] && [ "$N" -eq "$PLAN" ]
-	exit $?
 }
 
 MIB=1048576
@@ -114,18 +49,7 @@ vm() {
 	put "$t/reclaimed_bytes" "${10}"
 }
 
-echo "TAP version 13"
-echo "1..$PLAN"
-
-mkdir -p "$BUILD_DIR"
-run gcc -O2 -g -Wall -Wextra -Werror -static -o "$BIN" "$SRC"
-[ "$RC" -eq 0 ] && [ -z "$ERR" ]
-ok $? "builds warning-free with -Wall -Wextra -Werror -static"
-if [ ! -x "$BIN" ]; then
-	sed 's/^/# /' "$WORK/err"
-	while [ "$N" -lt "$PLAN" ]; do ok 1 "skipped: no binary"; done
-	finish
-fi
+unit_build -g -Werror -static
 R=(--root "$S")
 
 # usage
