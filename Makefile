@@ -51,7 +51,7 @@ clean:
 # The userspace tools: kvmx-balloon-relay and kvmx-idle-top.
 TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
 tools: $(TOOLS)
-$(BUILD)/tools/%: tools/%.c
+$(BUILD)/tools/%: tools/%.c tools/kvmx_tool.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -o $@ $<
 

@@ -50,6 +50,8 @@
 #define REPLY_TIMEOUT_MS	5000
 #define LINE_MAX_BYTES		65536
 
+#include "kvmx_tool.h"
+
 struct vm {
 	const char *id;
 	const char *sock_path;
@@ -70,17 +72,6 @@ struct vm {
 static bool verbose;
 static bool stop;		/* SIGINT or SIGTERM arrived */
 static int sig_fd = -1;		/* signalfd for both, polled with the sockets */
-
-static void msg(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, PROG ": ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 #define dbg(...) do { if (verbose) msg(__VA_ARGS__); } while (0)
 
@@ -103,14 +94,6 @@ static void take_signals(void)
 
 	while (read(sig_fd, &si, sizeof(si)) == sizeof(si))
 		stop = true;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ------------------------------------------------------------------ */
@@ -607,19 +590,6 @@ static bool valid_vmid(const char *s, size_t len)
 		}
 	}
 	return ndash == 1 && dash > 0 && dash < len - 1 && len < 32;
-}
-
-static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, PROG ": ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	print_help(stderr);
-	return 2;
 }
 
 int main(int argc, char **argv)

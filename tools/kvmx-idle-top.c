@@ -58,6 +58,8 @@
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
+#include "kvmx_tool.h"
+
 enum col_id {
 	C_VM, C_PID, C_SHARES, C_F, C_RHO, C_SIZE, C_MIN, C_MAX, C_TARGET,
 	C_RESIDENT, C_BALLOON, C_RECLAIMED, NR_COLS
@@ -126,17 +128,6 @@ struct table {
 
 static const char *root = DEFAULT_ROOT;
 
-static void msg(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, PROG ": ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
 static void print_help(FILE *f)
 {
 	fprintf(f,
@@ -145,14 +136,6 @@ static void print_help(FILE *f)
 		"MS milliseconds (default %d, %d..%d), N times or until\n"
 		"interrupted. ROOT defaults to " DEFAULT_ROOT ". Sizes are in MiB.\n",
 		DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS, MAX_INTERVAL_MS);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ------------------------------------------------------------------ */
@@ -537,19 +520,6 @@ static bool wait_for_signal(const sigset_t *sigs, long long deadline)
 }
 
 /* ------------------------------------------------------------------ */
-
-static int bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, PROG ": ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	print_help(stderr);
-	return 2;
-}
 
 int main(int argc, char **argv)
 {
