@@ -42,7 +42,7 @@ struct cmd_vm {
 
 static DEFINE_SPINLOCK(cmd_lock);	/* cmd_pending */
 static struct cmd_params cmd_pending = {
-	.classifier = CMD_NONE, .classes = 8, .subblocks = 8, .history = 4,
+	.classifier = CMD_CHECKSUM, .classes = 8, .subblocks = 8, .history = 4,
 	.unique_filter = true,
 };
 static DEFINE_MUTEX(cmd_domain_lock);
@@ -50,7 +50,7 @@ static bool cmd_isolating;
 
 /* Used by ksmd only: published at each pass start. */
 static struct cmd_params cmd_active = {
-	.classifier = CMD_NONE, .classes = 8, .subblocks = 8, .history = 4,
+	.classifier = CMD_CHECKSUM, .classes = 8, .subblocks = 8, .history = 4,
 	.unique_filter = true,
 };
 static struct cmd_wc_map cmd_wc;

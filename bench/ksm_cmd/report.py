@@ -27,8 +27,10 @@ def t95(samples, final):
 
 def main():
     raw, outdir = sys.argv[1], sys.argv[2]
+    # "warmup" is B's first run, which is not reported.
     runs = [json.loads(l) for l in open(os.path.join(raw, "runs.jsonl"))
             if l.strip()]
+    runs = [r for r in runs if r["config"] != "warmup"]
     samples = {}
     with open(os.path.join(raw, "samples.csv")) as f:
         for row in csv.DictReader(f):

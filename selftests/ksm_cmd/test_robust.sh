@@ -25,7 +25,7 @@ check "competing module unloads" rmmod kvmx_test_ipmodify
 check "ksm_cmd loads now" kvmx_load_ksm_cmd
 
 K=$KVMX_SYS/ksm_cmd
-expect "default classifier" "$(cat $K/classifier)" none
+expect "default classifier" "$(cat $K/classifier)" checksum
 expect_errno "classifier 'fast'" EINVAL $K/classifier fast
 expect_errno "classifier 'subpag'" EINVAL $K/classifier subpag
 expect_errno "classes 0" ERANGE $K/classes 0
