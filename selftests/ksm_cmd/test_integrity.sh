@@ -5,13 +5,13 @@
 # a KVM memslot) keep rewriting random pages, with sub-page and whole-page
 # writes, while ksmd merges and unmerges them as fast as it can. Every
 # classifier runs with the unique-page filter (the default), and `none`
-# once more without it, for KVMX_SOAK_PHASE seconds each (40 here; the
+# once more without it, for KVMX_SOAK_PHASE seconds each (30 here; the
 # ksm_cmd_soak suite runs 110 s each, 11 minutes in all). Every page of
 # every VM is verified after each phase.
 # kvmx-timeout: 900
 . "$(dirname "$0")/../lib/tap.sh"
 
-phase=${KVMX_SOAK_PHASE:-40}
+phase=${KVMX_SOAK_PHASE:-30}
 # CLASSIFIER[/nofilter]
 phases="none address write_count subpage checksum none/nofilter"
 tap_plan 17
