@@ -76,6 +76,12 @@ static void __exit kvmx_core_exit(void)
 	kvmx_memstate_exit();
 	kvmx_ksm_exit();
 	kobject_put(kvmx_kobj);
+	/*
+	 * The map and sample-set callbacks queued with call_rcu() run this
+	 * module's code; with lazy RCU they may wait seconds. Nothing queues
+	 * more by now.
+	 */
+	rcu_barrier();
 	pr_info("unloaded\n");
 }
 

@@ -36,6 +36,7 @@ extern struct tracepoint __tracepoint_kvm_page_fault;
 /* One period's samples of one VM, sorted by gfn. */
 struct kvmx_sample_set {
 	struct rcu_head rcu;
+	struct kvmx_sample_set *retired;	/* tick: sets to free once unpublished */
 	struct kvm *kvm;
 	unsigned int n;
 	unsigned long *touched;		/* bit per sample */
@@ -288,6 +289,7 @@ struct kvmx_tick {
 	struct kvmx_sample_table *t;
 	unsigned int cap;
 	unsigned int n;
+	struct kvmx_sample_set *retired;	/* last period's sets */
 };
 
 static int kvmx_sampler_tick_vm(struct kvmx_vm *vm, void *arg)
@@ -303,8 +305,15 @@ static int kvmx_sampler_tick_vm(struct kvmx_vm *vm, void *arg)
 		kvmx_sampler_finish(sv, old);
 	s = kvmx_sampler_start(sv, tk->n);
 	rcu_assign_pointer(sv->set, s);
-	if (old)
-		call_rcu(&old->rcu, kvmx_sample_set_free);
+	/*
+	 * The published table still points to @old, and a fault probe may
+	 * be about to mark it: it is freed only once the new table is
+	 * published (kvmx_sampler_tick()).
+	 */
+	if (old) {
+		old->retired = tk->retired;
+		tk->retired = old;
+	}
 	if (!s)
 		return 0;
 	if (tk->t && tk->t->n < tk->cap)
@@ -338,6 +347,7 @@ static int kvmx_sampler_count_vm(struct kvmx_vm *vm, void *arg)
 static void kvmx_sampler_tick(struct work_struct *work)
 {
 	struct kvmx_sample_table *t = NULL, *old;
+	struct kvmx_sample_set *s, *next;
 	struct kvmx_tick tk = {};
 	unsigned int nvms = 0, period;
 
@@ -351,6 +361,14 @@ static void kvmx_sampler_tick(struct work_struct *work)
 	tk.cap = nvms;
 	kvmx_vms_walk_locked(kvmx_sampler_tick_vm, &tk);
 	old = rcu_replace_pointer(kvmx_sample_table, t, true);
+	/*
+	 * Readers that start from here on see @t, which holds none of the
+	 * retired sets; those that started before are waited for by RCU.
+	 */
+	for (s = tk.retired; s; s = next) {
+		next = s->retired;
+		call_rcu(&s->rcu, kvmx_sample_set_free);
+	}
 	/* Watch first, then zap: a touch right after the zap is seen. */
 	kvmx_vms_walk_locked(kvmx_sampler_zap_vm, NULL);
 	kvmx_registry_unlock();
