@@ -38,6 +38,9 @@
 #include <linux/sort.h>
 #include <linux/xarray.h>
 #include <linux/xxhash.h>
+#include <linux/siphash.h>
+#include <linux/hash.h>
+#include <linux/random.h>
 #include <linux/workqueue.h>
 #include <linux/mman.h>
 #include <linux/ksm.h>
@@ -46,6 +49,7 @@
 #include <kvmx/ksm.h>
 #include "internal.h"
 #include "uniq_policy.h"
+#include "kcmp_policy.h"
 
 /* --- state ---------------------------------------------------------------- */
 
@@ -81,6 +85,9 @@ struct kvmx_kpage {
 	unsigned long node;	/* folio->mapping it belongs to */
 	const void *owner;	/* VM of the page it was made from (statistics) */
 	struct kvmx_ksm_key key;
+	/* Its content in the unique-page filter: keyed hash, table counted in. */
+	u64 uq_hash;
+	unsigned long uq_gen;	/* 0: not counted */
 	struct rcu_head rcu;
 };
 
@@ -161,10 +168,19 @@ static struct {
  */
 struct kvmx_uniq {
 	unsigned int bits;
-	u8 slots[];
+	u32 slots[];
 };
 
 static struct kvmx_uniq *kvmx_uq;		/* ksmd only */
+static unsigned long kvmx_uq_gen = 1;		/* ksmd only: kvmx_uq's number */
+/* The page ksmd checksummed last, which it may merge next (ksmd only). */
+static struct {
+	unsigned long pfn;
+	u64 hash;
+	bool valid;
+} kvmx_uq_last;
+/* Per-boot secret of the slot hash: no one can aim at another's slots. */
+static siphash_key_t kvmx_uq_key;
 static struct kvmx_uniq *kvmx_uq_next;		/* work -> ksmd */
 static struct kvmx_uniq *kvmx_uq_done;		/* ksmd -> work */
 static unsigned long kvmx_uq_passes;		/* passes counted in kvmx_uq */
@@ -570,16 +586,15 @@ void kvmx_ksm_keys_changed(void)
 }
 EXPORT_SYMBOL_GPL(kvmx_ksm_keys_changed);
 
-static int kvmx_ksm_key_cmp(const struct kvmx_ksm_key *a,
-			    const struct kvmx_ksm_key *b)
+static void kvmx_kcmp_page(struct kcmp_page *c, struct page *page,
+			   const struct kvmx_ksm_key *key, unsigned long order)
 {
-	if (a->domain != b->domain)
-		return a->domain < b->domain ? -1 : 1;
-	if (a->class != b->class)
-		return a->class < b->class ? -1 : 1;
-	if (a->protect != b->protect)
-		return a->protect ? 1 : -1;
-	return 0;
+	c->pfn = page_to_pfn(page);
+	c->zero = is_zero_pfn(c->pfn);
+	c->domain = key->domain;
+	c->class = key->class;
+	c->protect = key->protect;
+	c->order = order;
 }
 
 /* memcmp() of two pages that also says how many bytes it looked at. */
@@ -606,17 +621,26 @@ static int kvmx_ksm_content_cmp(struct page *p1, struct page *p2,
 	return ret;
 }
 
-/* ksmd's memcmp_pages(). */
+/*
+ * ksmd's memcmp_pages(). The keys decide first (kcmp_policy.h): only
+ * pages of one domain and class are compared by content, a protected page
+ * equals nothing but itself, and a comparison with the shared zero page
+ * (KSM's use_zero_pages path, the zero remap of a THP split) is a plain
+ * content comparison, whatever the other page's key.
+ */
 static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 {
 	const struct kvmx_ksm_policy *pol;
 	struct kvmx_ksm_key k1, k2;
 	struct kvmx_ksm_class_stats *cs;
+	struct kcmp_page c1, c2;
 	const void *vm1, *vm2;
 	unsigned long o1, o2;
 	unsigned int bytes;
 	int ret;
 
+	if (is_zero_pfn(page_to_pfn(page1)) || is_zero_pfn(page_to_pfn(page2)))
+		return kvmx_ksm_content_cmp(page1, page2, &bytes);
 	rcu_read_lock();
 	pol = rcu_dereference(kvmx_ksm_pol);
 	if (!pol) {
@@ -629,16 +653,13 @@ static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 
 	cs = &kvmx_ksm_cs[k1.stat_class];
 	cs->calls++;
-	ret = kvmx_ksm_key_cmp(&k1, &k2);
-	if (ret) {
+	kvmx_kcmp_page(&c1, page1, &k1, o1);
+	kvmx_kcmp_page(&c2, page2, &k2, o2);
+	ret = kcmp_keys(&c1, &c2);
+	if (ret != KCMP_CONTENT) {
 		cs->key_settled++;
+		WARN_ON_ONCE(!ret && page1 != page2);
 		return ret;
-	}
-	if (k1.protect) {
-		cs->key_settled++;
-		if (o1 == o2)
-			return 0;
-		return o1 < o2 ? -1 : 1;
 	}
 	ret = kvmx_ksm_content_cmp(page1, page2, &bytes);
 	cs->compares++;
@@ -667,25 +688,69 @@ static u64 kvmx_xxh64_buf(const void *buf, size_t len)
 	return xxh64_digest(&st);
 }
 
+/* KSM keeps its checksums as u32: compare as it does. */
+static bool kvmx_ksm_is_zero_sum(u64 sum)
+{
+	return (u32)sum == (u32)kvmx_ksm_zero_full;
+}
+
+/* The checksum KSM sees for a page held with pass tag @tag. */
+static u64 kvmx_uq_perturb(u64 sum, unsigned int tag)
+{
+	sum ^= (tag + 1) * 0x9e3779b97f4a7c15ULL;
+	return kvmx_ksm_is_zero_sum(sum) ? sum ^ 1 : sum;
+}
+
 /*
- * The unique-page filter's answer for a page-sized checksum @sum. Every
- * anonymous page ksmd checksums is counted, so that a VM page with a twin
- * elsewhere is seen as shared; only a VM's page (@vm) is ever held back.
+ * The unique-page filter's answer for the page-sized checksum @sum of
+ * @page, in KSM domain @domain. Every anonymous page ksmd checksums is
+ * counted, so that a VM page with a twin elsewhere is seen as shared; only
+ * a VM's page (@vm) is ever held back. Pages count against their own
+ * domain only, under a keyed hash: whether a page is held back never
+ * depends on what another domain holds.
  */
-static u64 kvmx_uq_filter(u64 sum, bool vm)
+static u64 kvmx_uq_filter(u64 sum, struct page *page, u32 domain, bool vm)
 {
 	struct kvmx_uniq *uq = kvmx_uq;
-	unsigned int prev;
+	unsigned long pfn = page_to_pfn(page);
+	unsigned int tag = 0;
+	u64 h;
 
-	if (!uq || sum == kvmx_ksm_zero_full)
+	kvmx_uq_last.valid = false;
+	if (!uq || kvmx_ksm_is_zero_sum(sum))
 		return sum;
-	prev = uniq_count(&uq->slots[uniq_slot(sum, uq->bits)], kvmx_ksm_seq);
-	if (!vm || kvmx_uq_passes < 2 || prev >= UNIQ_SHARED)
+	h = siphash_2u64((u32)sum, domain, &kvmx_uq_key);
+	kvmx_uq_last.pfn = pfn;
+	kvmx_uq_last.hash = h;
+	kvmx_uq_last.valid = true;
+	switch (uniq_see(&uq->slots[uniq_slot(h, uq->bits)], hash_long(pfn, 32),
+			 kvmx_ksm_seq, vm && kvmx_uq_passes > UNIQ_WINDOW,
+			 &tag)) {
+	case UNIQ_HOLD:
+		kvmx_ksm_st.unique_volatile++;
+		/* Different in every pass, so KSM sees the page changing. */
+		return kvmx_uq_perturb(sum, uniq_tag(kvmx_ksm_seq));
+	case UNIQ_KEEP:
+		/* What KSM stored at the last hold: unchanged for it. */
+		return kvmx_uq_perturb(sum, tag);
+	default:
 		return sum;
-	kvmx_ksm_st.unique_volatile++;
-	/* Different in every pass, so KSM sees the page changing. */
-	sum ^= kvmx_ksm_seq * 0x9e3779b97f4a7c15ULL;
-	return sum == kvmx_ksm_zero_full ? sum ^ 1 : sum;
+	}
+}
+
+/* ksmd: a KSM page with the content hashed @h was made, or went away. */
+static void kvmx_uq_ksm_count(struct kvmx_kpage *kp, bool get)
+{
+	struct kvmx_uniq *uq = kvmx_uq;
+	u32 *slot;
+
+	if (!uq || !kp->uq_gen || kp->uq_gen != kvmx_uq_gen)
+		return;
+	slot = &uq->slots[uniq_slot(kp->uq_hash, uq->bits)];
+	if (get)
+		uniq_ksm_get(slot);
+	else
+		uniq_ksm_put(slot);
 }
 
 /* ksmd's xxh64(page, PAGE_SIZE, 0), reached through the kprobe. */
@@ -699,9 +764,11 @@ static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 	struct page *page;
 	unsigned long mapping;
 	bool zero = true, vm;
+	u32 domain = 0;
 	u64 ret;
 
 	kvmx_ksm_st.checksums++;
+	kvmx_uq_last.valid = false;
 	nsub = READ_ONCE(kvmx_ksm_nsub);
 	if (!nsub || len != PAGE_SIZE || seed || !virt_addr_valid(input))
 		return kvmx_xxh64_buf(input, len);
@@ -714,9 +781,11 @@ static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 	rcu_read_lock();
 	pol = rcu_dereference(kvmx_ksm_pol);
 	vm = pol && kvmx_ksm_lookup(folio, page, mapping, &pg) == KVMX_PAGE_VM;
+	if (vm && pol->page_domain)
+		domain = pol->page_domain(&pg);
 	if (!vm && (!kvmx_uq || nsub == 1)) {
 		rcu_read_unlock();
-		return kvmx_uq_filter(kvmx_xxh64_buf(input, len), false);
+		return kvmx_uq_filter(kvmx_xxh64_buf(input, len), page, 0, false);
 	}
 	/* Other pages too, so that equal contents get equal checksums. */
 	bsize = PAGE_SIZE / nsub;
@@ -731,14 +800,16 @@ static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 	}
 	rcu_read_unlock();
 
-	if (zero)
+	if (zero) {
+		kvmx_uq_last.valid = false;
 		return kvmx_ksm_zero_full;
+	}
 	/* One sub-block is the whole page: the stock value. */
 	ret = nsub == 1 ? sub[0] : kvmx_xxh64_buf(sub, nsub * sizeof(sub[0]));
 	/* Only an all-zero page may look like one to KSM's zero-page path. */
-	if (ret == kvmx_ksm_zero_full)
+	if (nsub > 1 && kvmx_ksm_is_zero_sum(ret))
 		ret ^= 1;
-	return kvmx_uq_filter(ret, vm);
+	return kvmx_uq_filter(ret, page, domain, vm);
 }
 
 static int kvmx_ksm_kp_pre(struct kprobe *p, struct pt_regs *regs)
@@ -787,9 +858,33 @@ static struct ftrace_ops kvmx_ksm_ops = {
 /* --- tracepoints ----------------------------------------------------------- */
 
 /*
+ * ksmd, with a new table: count the content of every KSM page with a known
+ * hash in it. KSM pages are never checksummed, so this is the only way a
+ * new table learns which content is already merged. Runs once per resize,
+ * over the records of KSM pages (one xarray walk).
+ */
+static void kvmx_uq_count_kpages(void)
+{
+	struct kvmx_kpage *kp;
+	unsigned long pfn;
+
+	kvmx_uq_gen++;
+	xa_for_each(&kvmx_kpages, pfn, kp) {
+		if (!kp->uq_gen)
+			continue;
+		kp->uq_gen = kvmx_uq_gen;
+		kvmx_uq_ksm_count(kp, true);
+	}
+}
+
+/*
  * ksmd, at a pass start: take up a table the work has prepared, or give
  * the table back when the filter is off. A table handed over waits in
  * kvmx_uq_done until the work has freed the previous one.
+ *
+ * Only the work frees kvmx_uq_next, and only ksmd empties kvmx_uq_done;
+ * the work may take kvmx_uq_next away (the filter was switched off) between
+ * ksmd's look and its xchg, so the xchg's result is what counts.
  */
 static void kvmx_uq_start_pass(bool want, unsigned long entries)
 {
@@ -802,17 +897,21 @@ static void kvmx_uq_start_pass(bool want, unsigned long entries)
 		if (kvmx_uq && !READ_ONCE(kvmx_uq_done)) {
 			xchg(&kvmx_uq_done, kvmx_uq);
 			kvmx_uq = NULL;
+			kvmx_uq_gen++;
 			WRITE_ONCE(kvmx_uq_bits, 0);
 		}
 		return;
 	}
 	if (READ_ONCE(kvmx_uq_next) && !READ_ONCE(kvmx_uq_done)) {
 		next = xchg(&kvmx_uq_next, NULL);
-		xchg(&kvmx_uq_done, kvmx_uq);
-		kvmx_uq = next;
-		kvmx_uq_passes = 0;
-		WRITE_ONCE(kvmx_uq_bits, next->bits);
-		kvmx_ksm_st.unique_resizes++;
+		if (next) {
+			WARN_ON_ONCE(xchg(&kvmx_uq_done, kvmx_uq));
+			kvmx_uq = next;
+			kvmx_uq_passes = 0;
+			WRITE_ONCE(kvmx_uq_bits, next->bits);
+			kvmx_ksm_st.unique_resizes++;
+			kvmx_uq_count_kpages();
+		}
 	}
 	if (kvmx_uq)
 		kvmx_uq_passes++;
@@ -854,6 +953,8 @@ static void kvmx_uq_free_all(void)
 	kvmx_uq_passes = 0;
 	kvmx_uq_bits = 0;
 	kvmx_uq_want = false;
+	kvmx_uq_last.valid = false;
+	kvmx_uq_gen++;
 }
 
 static void kvmx_tp_start_scan(void *data, int seq, u32 rmap_entries)
@@ -878,6 +979,7 @@ static void kvmx_tp_start_scan(void *data, int seq, u32 rmap_entries)
 	queue_work(system_unbound_wq, &kvmx_ksm_refresh_work);
 }
 
+/* ksmd: the page at @pfn is a new KSM page. */
 static void kvmx_ksm_record(unsigned long pfn, const struct kvmx_ksm_key *key,
 			    const void *owner)
 {
@@ -893,6 +995,12 @@ static void kvmx_ksm_record(unsigned long pfn, const struct kvmx_ksm_key *key,
 	kp->node = PAGE_MAPPING_KSM;
 	kp->owner = owner;
 	kp->key = *key;
+	kp->uq_gen = 0;
+	/* It was checksummed just before this merge, in this pass. */
+	if (kvmx_uq_last.valid && kvmx_uq_last.pfn == pfn) {
+		kp->uq_hash = kvmx_uq_last.hash;
+		kp->uq_gen = kvmx_uq_gen;
+	}
 	old = xa_store(&kvmx_kpages, pfn, kp, GFP_NOWAIT | __GFP_NOWARN);
 	if (xa_is_err(old)) {
 		kvmx_ksm_st.nomem++;
@@ -900,10 +1008,13 @@ static void kvmx_ksm_record(unsigned long pfn, const struct kvmx_ksm_key *key,
 		old = xa_erase(&kvmx_kpages, pfn);
 	} else {
 		kvmx_ksm_st.kpages_recorded++;
+		kvmx_uq_ksm_count(kp, true);
 	}
 out:
-	if (old)
+	if (old) {
+		kvmx_uq_ksm_count(old, false);
 		kfree_rcu(old, rcu);
+	}
 }
 
 static void kvmx_tp_merge_ksm(void *data, void *ksm_page, unsigned long pfn,
@@ -951,8 +1062,16 @@ static void kvmx_tp_remove_ksm(void *data, unsigned long pfn)
 	struct kvmx_kpage *kp = xa_erase(&kvmx_kpages, pfn);
 
 	kvmx_kc_forget(pfn);
-	if (kp)
-		kfree_rcu(kp, rcu);
+	if (!kp)
+		return;
+	/*
+	 * The filter's table is ksmd's: elsewhere (an unmerge through
+	 * sysfs, memory hot-remove) the count stays, which only makes
+	 * that content look shared.
+	 */
+	if (current == kvmx_ksmd)
+		kvmx_uq_ksm_count(kp, false);
+	kfree_rcu(kp, rcu);
 }
 
 static void * const kvmx_ksm_tp_funcs[] = {
@@ -1239,7 +1358,8 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   "unique_table_bytes %lu\nunique_resizes %llu\n",
 		   READ_ONCE(kvmx_uq_want) ? "on" : "off",
 		   kvmx_ksm_st.unique_volatile,
-		   READ_ONCE(kvmx_uq_bits) ? 1UL << READ_ONCE(kvmx_uq_bits) : 0,
+		   READ_ONCE(kvmx_uq_bits) ?
+		   sizeof(u32) << READ_ONCE(kvmx_uq_bits) : 0,
 		   kvmx_ksm_st.unique_resizes);
 	seq_printf(m, "xxh64_probe %s\n", !READ_ONCE(kvmx_ksm_installed) ?
 		   "-" : kprobe_disabled(&kvmx_ksm_kp) ? "disarmed" : "armed");
@@ -1267,6 +1387,7 @@ int kvmx_ksm_init(void)
 	unsigned int i;
 
 	INIT_WORK(&kvmx_ksm_refresh_work, kvmx_ksm_refresh);
+	get_random_bytes(&kvmx_uq_key, sizeof(kvmx_uq_key));
 	kvmx_ksm_zero_full = kvmx_xxh64_buf(zero, PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(kvmx_ksm_zero_sub); i++)
 		kvmx_ksm_zero_sub[i] = kvmx_xxh64_buf(zero, PAGE_SIZE >> i);

@@ -1,23 +1,89 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unique-page filter: per-pass checksum counts (see uniq_policy.h). */
+/* Unique-page filter: owners, twins and KSM content (see uniq_policy.h). */
 #include "uniq_policy.h"
 
-#define UNIQ_TAG_MASK	15UL
+/*
+ * Slot layout, low to high bits:
+ *   0..11   fingerprint of the owner
+ *  12..16   tag of the owner's last sighting
+ *  17..21   tag of the owner's last hold
+ *  22       the owner was held at that tag (KSM stores that perturbation)
+ *  23..27   tag of the last sighting of another page
+ *  28       another page was seen at that tag
+ *  29..31   KSM pages with this content (saturating)
+ * A zero slot is empty.
+ */
+#define FP_MASK		0xfffU
+#define F(v, lo, n)	(((v) >> (lo)) & ((1U << (n)) - 1))
+#define OTAG(v)		F(v, 12, 5)
+#define HTAG(v)		F(v, 17, 5)
+#define HELD		(1U << 22)
+#define STAG(v)		F(v, 23, 5)
+#define SEEN		(1U << 28)
+#define KSM(v)		F(v, 29, 3)
 
-unsigned int uniq_count(u8 *slot, unsigned long seq)
+static inline unsigned int age(unsigned int now, unsigned int then)
 {
-	unsigned int v = *slot, tag = seq & UNIQ_TAG_MASK;
-	unsigned int cur = v & 3, prev = (v >> 2) & 3;
+	return (now - then) & 31;
+}
 
-	if (v >> 4 != tag) {
-		/* Last used one pass ago: its count becomes the previous. */
-		prev = v >> 4 == ((seq - 1) & UNIQ_TAG_MASK) ? cur : 0;
-		cur = 0;
+static inline u32 set(u32 v, unsigned int lo, unsigned int n, unsigned int x)
+{
+	u32 m = ((1U << n) - 1) << lo;
+
+	return (v & ~m) | ((x << lo) & m);
+}
+
+enum uniq_verdict uniq_see(u32 *slot, u32 fp, unsigned long seq,
+			   bool may_hold, unsigned int *tag)
+{
+	unsigned int now = uniq_tag(seq);
+	u32 v = *slot;
+	bool twin;
+
+	fp &= FP_MASK;
+	twin = (v & SEEN) && age(now, STAG(v)) <= UNIQ_WINDOW;
+	if (!(v & ~(7U << 29)) ||
+	    (age(now, OTAG(v)) > UNIQ_EXPIRE && !twin)) {
+		/* Empty, or its owner is gone: @fp owns it now. */
+		v &= 7U << 29;
+		v |= fp;
+		v = set(v, 12, 5, now);
+		if (KSM(v) || !may_hold) {
+			*slot = v;
+			return UNIQ_TRUE;
+		}
+		*slot = set(v, 17, 5, now) | HELD;
+		return UNIQ_HOLD;
 	}
-	if (cur < UNIQ_SHARED)
-		cur++;
-	*slot = (u8)(tag << 4 | prev << 2 | cur);
-	return prev;
+	if ((v & FP_MASK) != fp) {
+		/* A twin of the owner, or a collision: both look shared. */
+		*slot = set(v, 23, 5, now) | SEEN;
+		return UNIQ_TRUE;
+	}
+	v = set(v, 12, 5, now);
+	if (KSM(v) || twin || !may_hold) {
+		*slot = v;
+		if (!(v & HELD))
+			return UNIQ_TRUE;
+		*tag = HTAG(v);
+		return UNIQ_KEEP;
+	}
+	*slot = set(v, 17, 5, now) | HELD;
+	return UNIQ_HOLD;
+}
+
+void uniq_ksm_get(u32 *slot)
+{
+	if (KSM(*slot) < UNIQ_KSM_MAX)
+		*slot += 1U << 29;
+}
+
+void uniq_ksm_put(u32 *slot)
+{
+	/* A saturated count no longer knows how many there are: sticky. */
+	if (KSM(*slot) && KSM(*slot) < UNIQ_KSM_MAX)
+		*slot -= 1U << 29;
 }
 
 unsigned int uniq_table_bits(unsigned long entries, unsigned int bits)
@@ -26,7 +92,7 @@ unsigned int uniq_table_bits(unsigned long entries, unsigned int bits)
 
 	while (want < UNIQ_MAX_BITS && (1UL << want) < entries * 2)
 		want++;
-	if (!bits || want > bits || want + 2 <= bits)
+	if (!bits || want > bits || want + 3 <= bits)
 		return want;
 	return bits;
 }

@@ -1,46 +1,84 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Unique-page filter: how often each page checksum was seen in the last
- * two KSM passes, in a table of one-byte slots indexed by a hash of the
- * checksum. A VM page whose checksum was seen only once in the previous
- * pass has no twin among the pages KSM scanned, and is kept out of KSM's
- * unstable tree.
+ * Unique-page filter: which pages have a twin among the pages ksmd
+ * checksummed in the last passes, so that pages without one are kept out
+ * of KSM's unstable tree.
  *
- * A slot holds a pass tag (the pass number modulo 16) in bits 7..4, the
- * count of the previous pass in bits 3..2 and the count of the tagged
- * pass in bits 1..0; counts saturate at 2. A slot is brought up to date
- * when it is next used, so the table never has to be cleared between
- * passes. Collisions, and slots left untouched for exactly 16 passes,
- * can only make a checksum look seen more often than it was: that makes a
- * page look shared, which is stock KSM's behaviour.
+ * The table has one 32-bit slot per keyed hash of (checksum, KSM domain):
+ * a domain's pages are only ever counted against its own, and the hash
+ * key is a per-boot secret, so that a tenant can neither aim at another
+ * domain's slots nor learn from the filter what another domain holds.
+ *
+ * A slot remembers the first page that came with its hash (the owner, by
+ * a fingerprint of its identity), when the owner was last seen, when a
+ * different page was last seen (a twin, or a collision: both count as
+ * sharing, which is stock KSM's behaviour), and how many KSM pages hold
+ * that content. A page is held back only while it is the owner, no other
+ * page came within UNIQ_WINDOW passes and no KSM page has its content.
+ * The window covers smart scan's longest skip (8 passes in 9), so that an
+ * aged page still learns about a twin that appeared in between; KSM pages
+ * are never checksummed, so they are counted when they are made and when
+ * they go away.
+ *
+ * Holding a page means reporting a checksum that differs from the one KSM
+ * stored in the previous pass. The owner's slot keeps the pass of its
+ * last hold, so that releasing it returns exactly what KSM stored then,
+ * and it reaches KSM's trees in the very pass its twin is first known.
+ *
+ * Errors: a twin whose fingerprint equals the owner's (one in 2^12) is
+ * taken for the owner, and the pair stays held until one of them moves;
+ * pass tags are 5 bits, and a slot left alone for 32 passes may look
+ * recent, which only ever makes a page look shared.
  */
 #ifndef _KVMX_UNIQ_POLICY_H
 #define _KVMX_UNIQ_POLICY_H
 
 #include <kvmx/policy.h>
 
-#define UNIQ_MIN_BITS	16	/* 64 KiB */
-#define UNIQ_MAX_BITS	26	/* 64 MiB: two slots per page up to 128 GiB */
-#define UNIQ_SHARED	2	/* a count this high means "two or more" */
+#define UNIQ_MIN_BITS	14	/* 64 KiB */
+#define UNIQ_MAX_BITS	26	/* 256 MiB: two slots per page up to 128 GiB */
+#define UNIQ_WINDOW	12	/* passes: smart scan scans every page in 9 */
+#define UNIQ_EXPIRE	24	/* an owner not seen for this long is gone */
+#define UNIQ_KSM_MAX	7	/* KSM page count saturates (then sticky) */
 
-/* The slot of @sum in a table of 2^@bits slots. */
-static inline u32 uniq_slot(u64 sum, unsigned int bits)
+/* What to report to KSM for one page. */
+enum uniq_verdict {
+	UNIQ_TRUE,	/* the page's real checksum */
+	UNIQ_HOLD,	/* held: perturbed with the tag of this pass */
+	UNIQ_KEEP,	/* released: perturbed with the tag of its last hold */
+};
+
+/* The slot of keyed hash @h in a table of 2^@bits slots. */
+static inline u32 uniq_slot(u64 h, unsigned int bits)
 {
-	return (u32)((sum * 0x61c8864680b583ebULL) >> (64 - bits));
+	return (u32)(h >> (64 - bits));
+}
+
+/* Tag of pass @seq: what a held page's checksum is perturbed with. */
+static inline unsigned int uniq_tag(unsigned long seq)
+{
+	return seq & 31;
 }
 
 /*
- * Count one page whose checksum falls in @slot during pass @seq. Returns
- * how many pages of that slot the previous pass saw: 0, 1 or UNIQ_SHARED.
+ * Page @fp (a fingerprint of its identity, 12 bits used) with the hash of
+ * @slot is checksummed in pass @seq. @may_hold: the page is one the
+ * filter may hold back (a VM's page, the table warmed up). Returns what
+ * to report; for UNIQ_KEEP, *@tag is the tag to perturb with.
  */
-unsigned int uniq_count(u8 *slot, unsigned long seq);
+enum uniq_verdict uniq_see(u32 *slot, u32 fp, unsigned long seq,
+			   bool may_hold, unsigned int *tag);
+
+/* A KSM page with the content of @slot was made, or went away. */
+void uniq_ksm_get(u32 *slot);
+void uniq_ksm_put(u32 *slot);
 
 /*
  * Table size, in bits, for KSM tracking @entries pages, when the table
  * now has 2^@bits slots (0: no table yet). Aims at two to four slots per
- * page (at most 0.1% of the memory KSM scans); grows as soon as there are
- * fewer than two and shrinks only at eight or more, so that
- * a steady load keeps its table.
+ * page (8 to 16 bytes, at most 0.4% of the memory KSM scans); grows as
+ * soon as there are fewer than two and shrinks only at sixteen or more,
+ * so that a steady load keeps its table.
  */
 unsigned int uniq_table_bits(unsigned long entries, unsigned int bits);
 

@@ -171,6 +171,13 @@ static void cmd_page_key(const struct kvmx_ksm_page *pg, unsigned long seq,
 	key->stat_class = key->class % KVMX_KSM_STAT_CLASSES;
 }
 
+static u32 cmd_page_domain(const struct kvmx_ksm_page *pg)
+{
+	struct cmd_vm *cv = kvmx_vm_priv(pg->vm, &cmd_client);
+
+	return cv ? READ_ONCE(cv->domain) : 0;
+}
+
 static bool cmd_is_isolating(void)
 {
 	return READ_ONCE(cmd_isolating);
@@ -181,6 +188,7 @@ static const struct kvmx_ksm_policy cmd_policy = {
 	.start_scan = cmd_start_scan,
 	.page_checksum = cmd_page_checksum,
 	.page_key = cmd_page_key,
+	.page_domain = cmd_page_domain,
 	.isolating = cmd_is_isolating,
 };
 

@@ -46,9 +46,11 @@ struct kvmx_ksm_pass {
 	 */
 	unsigned int nsub;
 	/*
-	 * The unique-page filter: a VM page whose checksum KSM saw only once
-	 * in the previous pass is reported to KSM as changed, which keeps it
-	 * out of the unstable tree. The stable tree is still searched first.
+	 * The unique-page filter (core/uniq_policy.h): a VM page that no
+	 * other page of its domain matched in the last passes, and whose
+	 * content is no KSM page, is reported to KSM as changed. On 6.12 that
+	 * keeps it out of both trees: KSM's checksum gate comes before its
+	 * stable-tree search.
 	 */
 	bool hold_unique;
 };
@@ -67,6 +69,11 @@ struct kvmx_ksm_policy {
 	 */
 	void (*page_checksum)(const struct kvmx_ksm_page *pg, unsigned long seq,
 			      const u64 *sub, unsigned int nsub);
+	/*
+	 * The KSM domain of @pg (optional: 0 without). Called for every page
+	 * ksmd checksums; must agree with page_key()'s domain.
+	 */
+	u32 (*page_domain)(const struct kvmx_ksm_page *pg);
 	/* The key of @pg. It must not change between two start_scan calls. */
 	void (*page_key)(const struct kvmx_ksm_page *pg, unsigned long seq,
 			 struct kvmx_ksm_key *key);

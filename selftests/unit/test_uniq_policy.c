@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Userspace unit tests of core/uniq_policy.c. */
+/*
+ * Userspace unit tests of core/uniq_policy.c, against a model of what
+ * ksmd does with the checksum it is given: a page reaches KSM's trees in a
+ * pass only if the checksum reported equals the one stored in its last
+ * scan, and the reported one is stored either way.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,117 +12,168 @@
 
 #include "unit_tap.h"
 
-/*
- * One pass over @n checksums in @sums, with the filter's decision for
- * each: 1 if the previous pass saw it fewer than twice.
- */
-static void pass(u8 *tab, unsigned int bits, unsigned long seq,
-		 const u64 *sums, int n, int *unique)
-{
-	int i;
+struct pg {
+	u32 fp;
+	u32 slot;	/* index in the table */
+	bool vm;
+	u64 stored;	/* KSM's rmap_item->oldchecksum */
+	bool scanned;	/* seen at least once */
+};
 
-	for (i = 0; i < n; i++)
-		unique[i] = uniq_count(&tab[uniq_slot(sums[i], bits)], seq) <
-			    UNIQ_SHARED;
+#define TRUE_SUM	0x1234ULL
+
+static u32 tab[64];
+
+/* One scan of @p in pass @seq: true if it reaches KSM's trees. */
+static bool scan(struct pg *p, unsigned long seq)
+{
+	unsigned int tag = 99;
+	u64 rep;
+	bool gate;
+
+	switch (uniq_see(&tab[p->slot], p->fp, seq, p->vm, &tag)) {
+	case UNIQ_HOLD:
+		rep = TRUE_SUM ^ (uniq_tag(seq) + 1) * 0x100000ULL;
+		break;
+	case UNIQ_KEEP:
+		rep = TRUE_SUM ^ (tag + 1) * 0x100000ULL;
+		break;
+	default:
+		rep = TRUE_SUM;
+	}
+	gate = p->scanned && rep == p->stored;
+	p->stored = rep;
+	p->scanned = true;
+	return gate;
+}
+
+/* Smart scan: a page of age >= 9 is scanned once in 9 passes. */
+static bool aged_scan(unsigned long seq, unsigned long phase)
+{
+	return seq % 9 == phase;
 }
 
 int main(void)
 {
-	unsigned int bits = UNIQ_MIN_BITS, i, coll;
-	u8 *tab = calloc(1, 1U << bits);
-	u64 sums[4] = { 11, 22, 22, 33 };
-	int unique[4];
-	unsigned long seq;
-	u8 slot;
+	struct pg a = { .fp = 0x101, .slot = 1, .vm = true };
+	struct pg b = { .fp = 0x202, .slot = 1, .vm = true };
+	struct pg c = { .fp = 0x303, .slot = 1, .vm = true };
+	struct pg o = { .fp = 0x404, .slot = 2, .vm = false };
+	struct pg q = { .fp = 0x505, .slot = 2, .vm = true };
+	unsigned long seq, first;
+	unsigned int tag, i, through;
+	bool all;
+	u32 s;
 
-	/* uniq_count on a single slot. */
-	slot = 0;
-	CHECK(uniq_count(&slot, 5) == 0, "fresh slot: previous pass saw nothing");
-	CHECK(uniq_count(&slot, 5) == 0, "second page, same pass: still nothing before");
-	CHECK(uniq_count(&slot, 6) == UNIQ_SHARED, "next pass sees the two of the last");
-	CHECK(uniq_count(&slot, 7) == 1, "then the one of pass 6");
-	CHECK(uniq_count(&slot, 9) == 0, "a pass without it in between: 0");
-	for (i = 0; i < 10; i++)
-		uniq_count(&slot, 20);
-	CHECK((slot & 3) == UNIQ_SHARED, "the count saturates at two");
-	CHECK(uniq_count(&slot, 21) == UNIQ_SHARED, "saturated count carries over");
-	slot = 0;
-	CHECK(uniq_count(&slot, 1) == 0, "zeroed slot at pass 1 (tag of pass 0): 0");
-	slot = 0;
-	CHECK(uniq_count(&slot, 16) == 0, "zeroed slot at a pass with tag 0: 0");
-	slot = 0;
-	uniq_count(&slot, 3);
-	CHECK(uniq_count(&slot, 3 + 16) == 0,
-	      "a slot unused for 16 passes: nothing seen in the last pass");
-	CHECK(uniq_count(&slot, 3 + 17) == UNIQ_SHARED,
-	      "but its old count adds up: the error is toward shared");
-	slot = 0;
-	uniq_count(&slot, ~0UL);
-	CHECK(uniq_count(&slot, 0) == 1, "pass numbers wrap around");
+	/* A page alone is held back in every pass. */
+	through = 0;
+	for (seq = 10; seq < 40; seq++)
+		through += scan(&a, seq);
+	CHECK(through == 0, "a page without a twin never reaches the trees (%u)",
+	      through);
 
-	/* Passes over a table. */
-	seq = 100;
-	pass(tab, bits, seq, sums, 4, unique);
-	CHECK(unique[0] && unique[1] && unique[2] && unique[3],
-	      "first pass: nothing was seen before");
-	pass(tab, bits, ++seq, sums, 4, unique);
-	CHECK(unique[0] && !unique[1] && !unique[2] && unique[3],
-	      "second pass: twins shared, singletons unique");
-	sums[3] = 11;	/* page 3 becomes a twin of page 0 */
-	pass(tab, bits, ++seq, sums, 4, unique);
-	CHECK(unique[0] && unique[3], "a new twin is still unique one pass on");
-	pass(tab, bits, ++seq, sums, 4, unique);
-	CHECK(!unique[0] && !unique[3], "and shared the pass after");
-	sums[2] = 44;
-	pass(tab, bits, ++seq, sums, 4, unique);
-	CHECK(!unique[1] && unique[2],
-	      "a twin broken this pass: the other looks shared one more pass");
-	pass(tab, bits, ++seq, sums, 4, unique);
-	CHECK(unique[1] && unique[2], "and unique one pass later");
-	seq += 5;
-	pass(tab, bits, seq, sums, 4, unique);
-	CHECK(unique[0] && unique[1] && unique[2] && unique[3],
-	      "after passes without them, everything starts unique again");
+	/* A twin arrives: both reach the trees from the next pass on. */
+	CHECK(!scan(&b, 40), "a new page's first scan is a change for KSM");
+	CHECK(scan(&a, 41), "the held owner is released in the next pass");
+	CHECK(scan(&b, 41), "and so is the twin");
+	all = true;
+	for (seq = 42; seq < 60; seq++)
+		all &= scan(&a, seq) && scan(&b, seq);
+	CHECK(all, "both stay in the trees while both are seen");
 
-	/* Slots spread sequential and random-looking checksums. */
-	memset(tab, 0, 1U << bits);
-	coll = 0;
-	for (i = 0; i < 16384; i++) {
-		u8 *s = &tab[uniq_slot(i, bits)];
+	/* The twin goes away: after the window the owner is held again. */
+	through = 0;
+	for (seq = 60; seq < 60 + UNIQ_WINDOW; seq++)
+		through += scan(&a, seq);
+	CHECK(through == UNIQ_WINDOW, "within the window it still counts as shared");
+	CHECK(!scan(&a, 60 + UNIQ_WINDOW + 1), "after it, it is held again");
 
-		if (*s)
-			coll++;
-		*s = 1;
+	/* Smart scan: an aged owner learns about a twin seen in between. */
+	memset(tab, 0, sizeof(tab));
+	a = (struct pg){ .fp = 0x101, .slot = 1, .vm = true };
+	b = (struct pg){ .fp = 0x202, .slot = 1, .vm = true };
+	through = 0;
+	for (seq = 100; seq < 200; seq++)
+		if (aged_scan(seq, 4))
+			through += scan(&a, seq);
+	CHECK(through == 0, "an aged page alone is held in each of its scans");
+	first = 0;
+	for (seq = 200; seq < 260 && !first; seq++) {
+		scan(&b, seq);
+		if (aged_scan(seq, 4) && scan(&a, seq))
+			first = seq;
 	}
-	CHECK(coll < 16384 / 10, "16k sequential checksums in 64k slots: %u collisions", coll);
-	CHECK(uniq_slot(~0ULL, UNIQ_MAX_BITS) < (1U << UNIQ_MAX_BITS),
-	      "slot index within the largest table");
-	CHECK(uniq_slot(12345, 16) < (1U << 16), "slot index within the smallest table");
+	CHECK(first == 202, "the aged owner reaches the trees in its first scan after the twin came (pass %lu)",
+	      first);
+	CHECK(scan(&b, first + 1), "the young twin is in the trees every pass");
 
-	/* Table sizes. */
-	CHECK(uniq_table_bits(0, 0) == UNIQ_MIN_BITS, "no pages: the smallest table");
-	CHECK(uniq_table_bits(1000, 0) == UNIQ_MIN_BITS, "1000 pages: the smallest table");
-	CHECK(uniq_table_bits(1UL << 20, 0) == 21, "1 Mi pages (4 GiB): 2^21 slots");
-	CHECK(uniq_table_bits((1UL << 20) + 1, 0) == 22, "one page more: 2^22");
-	CHECK(uniq_table_bits(1UL << 30, 0) == UNIQ_MAX_BITS, "huge hosts: capped at 2^26");
-	CHECK(uniq_table_bits((1UL << 20) + 1, 21) == 22, "grows below two slots per page");
-	CHECK(uniq_table_bits(1UL << 19, 21) == 21, "keeps its size at half the load");
-	CHECK(uniq_table_bits((1UL << 18) + 1, 21) == 21,
-	      "and just above a quarter of it");
-	CHECK(uniq_table_bits(1UL << 18, 21) == 19, "shrinks at eight slots per page or more");
-	CHECK(uniq_table_bits(10, 17) == 17, "the smallest size plus one is kept");
-	CHECK(uniq_table_bits(10, 18) == UNIQ_MIN_BITS, "shrinks to the smallest");
-	for (i = 1; i < 40; i++) {
-		unsigned long e = (1UL << i) / 3 + 7;
-		unsigned int b = uniq_table_bits(e, 0);
+	/* Content that is already a KSM page: a new page is never held. */
+	memset(tab, 0, sizeof(tab));
+	a = (struct pg){ .fp = 0x101, .slot = 1, .vm = true };
+	for (seq = 300; seq < 310; seq++)
+		scan(&a, seq);
+	uniq_ksm_get(&tab[1]);	/* a and its twin merged: a is no longer scanned */
+	c = (struct pg){ .fp = 0x303, .slot = 1, .vm = true };
+	through = 0;
+	for (seq = 400; seq < 500; seq++)
+		through += scan(&c, seq);
+	CHECK(through == 99, "a later page with a KSM page's content is never held (%u of 99)",
+	      through);
+	uniq_ksm_put(&tab[1]);
+	scan(&c, 500);
+	CHECK(!scan(&c, 501), "once the KSM page is gone, it is held again");
+	s = 0;
+	for (i = 0; i < 20; i++)
+		uniq_ksm_get(&s);
+	uniq_ksm_put(&s);
+	tag = 0;
+	CHECK(uniq_see(&s, 1, 1, true, &tag) == UNIQ_TRUE,
+	      "a saturated KSM count is sticky");
 
-		if (b > UNIQ_MIN_BITS && b < UNIQ_MAX_BITS &&
-		    ((1UL << b) < 2 * e || (1UL << b) > 4 * e))
-			break;
-	}
-	CHECK(i == 40, "fresh tables have two to four slots per page");
+	/* A page outside any VM is never held but counts as a twin. */
+	through = 0;
+	for (seq = 600; seq < 610; seq++)
+		through += scan(&o, seq);
+	CHECK(through == 9, "a non-VM page passes every scan but its first (%u)",
+	      through);
+	CHECK(!scan(&q, 610), "a VM page with a non-VM twin: first scan");
+	CHECK(scan(&q, 611), "reaches the trees in the next");
 
-	free(tab);
+	/* An owner that is gone for good gives up its slot. */
+	memset(tab, 0, sizeof(tab));
+	a = (struct pg){ .fp = 0x101, .slot = 1, .vm = true };
+	c = (struct pg){ .fp = 0x303, .slot = 1, .vm = true };
+	scan(&a, 700);
+	scan(&c, 700 + UNIQ_EXPIRE + 1);
+	CHECK(!scan(&c, 700 + UNIQ_EXPIRE + 2),
+	      "a new page takes over the slot of an owner not seen for %d passes",
+	      UNIQ_EXPIRE);
+	CHECK(!scan(&a, 700 + UNIQ_EXPIRE + 3) && scan(&c, 700 + UNIQ_EXPIRE + 3),
+	      "the old owner coming back counts as its twin");
+
+	/* Warm-up: nothing is held, and releasing costs no extra scan. */
+	memset(tab, 0, sizeof(tab));
+	a = (struct pg){ .fp = 0x101, .slot = 1, .vm = false };
+	scan(&a, 800);
+	CHECK(scan(&a, 801), "a page that may not be held passes its second scan");
+
+	/* Fingerprints: only the low 12 bits count. */
+	memset(tab, 0, sizeof(tab));
+	tag = 0;
+	uniq_see(&tab[0], 0x1abc, 5, true, &tag);
+	CHECK(uniq_see(&tab[0], 0xabc, 6, true, &tag) == UNIQ_HOLD,
+	      "fingerprints compare in 12 bits");
+	CHECK(uniq_see(&tab[0], 0xabd, 6, true, &tag) == UNIQ_TRUE,
+	      "a different fingerprint is another page");
+
+	/* Table size: two to four slots per page, shrinking only late. */
+	CHECK(uniq_table_bits(0, 0) == UNIQ_MIN_BITS, "empty KSM: smallest table");
+	CHECK(uniq_table_bits(1UL << 20, 0) == 21, "1 Mi pages: 2 Mi slots");
+	CHECK(uniq_table_bits((1UL << 20) + 1, 21) == 22, "grows at under two slots a page");
+	CHECK(uniq_table_bits((1UL << 17) + 1, 21) == 21, "keeps the table under 16 slots a page");
+	CHECK(uniq_table_bits(1UL << 17, 21) == 18, "shrinks at 16");
+	CHECK(uniq_table_bits(~0UL >> 8, 0) == UNIQ_MAX_BITS, "bounded at the top");
+
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;
 }
