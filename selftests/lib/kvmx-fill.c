@@ -52,7 +52,8 @@ struct cfg {
 	uint64_t size, npages, seed;
 	uint64_t zero_end, shared_end;	/* [0,zero_end) zero, then shared */
 	unsigned int pct[3];		/* zero, shared, unique percentages */
-	bool have_pattern, mergeable, kvm;
+	bool have_pattern, mergeable, kvm, have_reseed;
+	uint64_t reseed;		/* SIGUSR2: the content of this seed */
 	int thp;			/* 1: MADV_HUGEPAGE, -1: NOHUGEPAGE */
 	uint64_t rate;			/* rewrites per second */
 	unsigned int frac, subpage;
@@ -60,7 +61,7 @@ struct cfg {
 	const char *ready, *status, *path;
 };
 
-static volatile sig_atomic_t got_stop, got_usr1;
+static volatile sig_atomic_t got_stop, got_usr1, got_usr2;
 static bool quiet;			/* selftest: no MISMATCH lines */
 
 __attribute__((noreturn, format(printf, 1, 2)))
@@ -298,6 +299,8 @@ static void on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGUSR2)
+		got_usr2 = 1;
 	else
 		got_stop = 1;
 }
@@ -360,7 +363,7 @@ static void become_vm(void *mem, uint64_t size)
 		die("KVM_SET_USER_MEMORY_REGION failed: %s", strerror(errno));
 }
 
-static int do_hold(const struct cfg *c)
+static int do_hold(struct cfg *c)
 {
 	uint64_t rewrites = 0, done = 0, cand, target, p, rng;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -372,6 +375,8 @@ static int do_hold(const struct cfg *c)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	if (c->have_reseed)
+		sigaction(SIGUSR2, &sa, NULL);
 
 	gens = calloc(c->npages, sizeof(*gens));
 	if (!gens)
@@ -402,6 +407,20 @@ static int do_hold(const struct cfg *c)
 	while (!got_stop) {
 		struct timespec ts = { 0, 1000000000L / TICKS_PER_SEC };
 
+		if (got_usr2) {
+			/* Rewrite every page with the content of --reseed. */
+			got_usr2 = 0;
+			c->seed = c->reseed;
+			memset(gens, 0, c->npages * sizeof(*gens));
+			fill_mem(c, mem);
+			snprintf(line, sizeof(line), "RESEEDED seed=%" PRIu64
+				 "\n", c->seed);
+			fputs(line, stdout);
+			fflush(stdout);
+			if (c->ready)
+				write_atomic(c->ready, line);
+			continue;
+		}
 		if (got_usr1) {
 			got_usr1 = 0;
 			report(c, mem, gens, rewrites);
@@ -622,13 +641,15 @@ static void usage(FILE *f)
 	      "  kvmx-fill hold --size SIZE --pattern P [--seed N] [--mergeable] [--kvm]\n"
 	      "            [--thp|--nothp] [--rewrite-rate PAGES_PER_SEC]\n"
 	      "            [--rewrite-frac PCT] [--subpage K] [--duration SEC]\n"
-	      "            [--ready-file PATH] [--status-file PATH]\n"
+	      "            [--ready-file PATH] [--status-file PATH] [--reseed N]\n"
 	      "  kvmx-fill file PATH --size SIZE --pattern P [--seed N]\n"
 	      "  kvmx-fill verify-file PATH --size SIZE --pattern P [--seed N]\n"
 	      "  kvmx-fill selftest\n"
 	      "SIZE: bytes or K/M/G suffix, multiple of 4096\n"
 	      "P: zero | shared | unique | mixed:Z,S,U (percent, sum 100)\n"
-	      "SIGUSR1 verifies now; SIGTERM/SIGINT verify and exit.\n", f);
+	      "SIGUSR1 verifies now; SIGTERM/SIGINT verify and exit.\n"
+	      "With --reseed N, SIGUSR2 rewrites every page with the content of\n"
+	      "seed N (the ready file then says RESEEDED).\n", f);
 }
 
 static uint64_t parse_num(const char *val, const char *opt, uint64_t lo,
@@ -644,12 +665,12 @@ static uint64_t parse_num(const char *val, const char *opt, uint64_t lo,
 
 enum {
 	O_SIZE, O_PATTERN, O_SEED, O_RATE, O_FRAC, O_SUBPAGE, O_DURATION,
-	O_READY, O_STATUS, O_MERGEABLE, O_KVM, O_THP, O_NOTHP, O_COUNT
+	O_RESEED, O_READY, O_STATUS, O_MERGEABLE, O_KVM, O_THP, O_NOTHP, O_COUNT
 };
 
 static const char *const opt_names[O_COUNT] = {
 	"size", "pattern", "seed", "rewrite-rate", "rewrite-frac", "subpage",
-	"duration", "ready-file", "status-file", "mergeable", "kvm", "thp", "nothp",
+	"duration", "reseed", "ready-file", "status-file", "mergeable", "kvm", "thp", "nothp",
 };
 
 static void parse_opts(struct cfg *c, enum mode mode, int argc, char **argv)
@@ -697,7 +718,10 @@ static void parse_opts(struct cfg *c, enum mode mode, int argc, char **argv)
 			c->rate = parse_num(val, a, 0, UINT32_MAX);
 		else if (o == O_FRAC)
 			c->frac = parse_num(val, a, 0, 100);
-		else if (o == O_SUBPAGE)
+		else if (o == O_RESEED) {
+			c->reseed = parse_num(val, a, 0, UINT64_MAX);
+			c->have_reseed = true;
+		} else if (o == O_SUBPAGE)
 			c->subpage = parse_num(val, a, 1, NBLOCKS);
 		else if (o == O_READY)
 			c->ready = val;
