@@ -7,12 +7,14 @@
 		return (x) < (y) ? -1 : 1;		\
 } while (0)
 
-int kcmp_keys(const struct kcmp_page *a, const struct kcmp_page *b)
+int kcmp_keys(const struct kcmp_page *a, const struct kcmp_page *b,
+	      bool ksm_classless)
 {
 	if (a->zero || b->zero)
 		return KCMP_CONTENT;
 	CMP(a->domain, b->domain);
-	CMP(a->class, b->class);
+	if (!ksm_classless || !(a->ksm || b->ksm))
+		CMP(a->class, b->class);
 	CMP(a->protect, b->protect);
 	if (!a->protect)
 		return KCMP_CONTENT;

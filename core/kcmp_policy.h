@@ -7,7 +7,12 @@
  *  - The shared zero page is compared by content alone: KSM's zero-page
  *    path and a THP split's zero remap ask "is this page all zeros?", and
  *    the answer must not depend on a key.
- *  - Otherwise pages order by (domain, class, protect).
+ *  - Otherwise pages order by (domain, class, protect). With
+ *    @ksm_classless, a comparison that involves a KSM page leaves the
+ *    class out: for classifiers whose class is a page's recent history,
+ *    which a KSM page (write-protected, never changing) no longer has. The
+ *    stable tree then stays ordered by (domain, content), consistently,
+ *    since each of its comparisons involves a KSM page.
  *  - Two protected pages are equal only if they are the same page: they
  *    order by their order value (a KSM page's stable node, which survives
  *    migration, or the pfn), ties broken by pfn.
@@ -27,11 +32,13 @@ struct kcmp_page {
 	u32 class;
 	bool protect;
 	bool zero;		/* the shared zero page */
+	bool ksm;		/* a KSM page */
 	unsigned long order;	/* orders protected pages */
 	unsigned long pfn;
 };
 
 /* -1, 0 or 1 if the keys decide, else KCMP_CONTENT. */
-int kcmp_keys(const struct kcmp_page *a, const struct kcmp_page *b);
+int kcmp_keys(const struct kcmp_page *a, const struct kcmp_page *b,
+	      bool ksm_classless);
 
 #endif /* _KVMX_KCMP_POLICY_H */

@@ -110,6 +110,7 @@ static struct work_struct kvmx_ksm_refresh_work;
 /* Written by ksmd only. */
 static unsigned long kvmx_ksm_seq;
 static unsigned int kvmx_ksm_nsub;
+static bool kvmx_ksm_classless;
 static struct {
 	unsigned long pfn[2];
 	struct kvmx_ksm_key key;
@@ -589,8 +590,11 @@ EXPORT_SYMBOL_GPL(kvmx_ksm_keys_changed);
 static void kvmx_kcmp_page(struct kcmp_page *c, struct page *page,
 			   const struct kvmx_ksm_key *key, unsigned long order)
 {
+	unsigned long mapping = (unsigned long)READ_ONCE(page_folio(page)->mapping);
+
 	c->pfn = page_to_pfn(page);
 	c->zero = is_zero_pfn(c->pfn);
+	c->ksm = (mapping & PAGE_MAPPING_FLAGS) == PAGE_MAPPING_KSM;
 	c->domain = key->domain;
 	c->class = key->class;
 	c->protect = key->protect;
@@ -655,7 +659,7 @@ static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 	cs->calls++;
 	kvmx_kcmp_page(&c1, page1, &k1, o1);
 	kvmx_kcmp_page(&c2, page2, &k2, o2);
-	ret = kcmp_keys(&c1, &c2);
+	ret = kcmp_keys(&c1, &c2, READ_ONCE(kvmx_ksm_classless));
 	if (ret != KCMP_CONTENT) {
 		cs->key_settled++;
 		WARN_ON_ONCE(!ret && page1 != page2);
@@ -976,6 +980,7 @@ static void kvmx_tp_start_scan(void *data, int seq, u32 rmap_entries)
 		pass.nsub = 1;
 	kvmx_uq_start_pass(pass.hold_unique, rmap_entries);
 	WRITE_ONCE(kvmx_ksm_nsub, pass.nsub);
+	WRITE_ONCE(kvmx_ksm_classless, pass.ksm_classless);
 	queue_work(system_unbound_wq, &kvmx_ksm_refresh_work);
 }
 

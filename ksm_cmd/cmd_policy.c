@@ -125,10 +125,11 @@ unsigned int cmd_change_count(const struct cmd_page *pg, unsigned int history)
 }
 
 unsigned int cmd_page_update(struct cmd_page *pg, const struct cmd_params *p,
-			     const u64 *sub, unsigned int nsub)
+			     const u64 *sub, unsigned int nsub,
+			     unsigned long seq)
 {
 	u64 subsig = 0, acc = 0;
-	unsigned int i, changed_mask = 0;
+	unsigned int i, changed_mask = 0, gap;
 	bool changed;
 	u32 sum;
 
@@ -155,7 +156,13 @@ unsigned int cmd_page_update(struct cmd_page *pg, const struct cmd_params *p,
 	}
 	if (!changed)
 		changed_mask = 0;
-	pg->hist = (u8)((pg->hist << 1) | (changed ? 1 : 0));
+	/* Passes since the last scan; a second scan in one pass is none. */
+	gap = pg->valid ? (u8)(seq - pg->seq) : 1;
+	if (gap > 8)
+		gap = 8;
+	pg->hist = (u8)((unsigned int)pg->hist << gap);
+	pg->hist |= changed ? 1 : 0;
+	pg->seq = (u8)seq;
 	/* Sub-blocks changed within the window; forgotten once all is quiet. */
 	if (pg->hist & cmd_window(p->history))
 		pg->mask |= (u8)changed_mask;

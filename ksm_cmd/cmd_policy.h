@@ -35,7 +35,7 @@ struct cmd_page {
 	u8 hist;	/* bit i: changed in the i-th latest scan */
 	u8 mask;	/* sub-blocks changed within the history window */
 	u8 valid;
-	u8 pad;
+	u8 seq;		/* the pass of its last scan, modulo 256 */
 	u64 subsig;	/* 8 bits per sub-block */
 };
 
@@ -70,12 +70,16 @@ unsigned int cmd_subblocks_needed(const struct cmd_params *p);
 int cmd_params_check(const struct cmd_params *p);
 
 /*
- * Record one scan of a page: @sub holds one hash per sub-block. Returns the
- * number of passes in the history window the page changed in.
+ * Record one scan of a page in pass @seq: @sub holds one hash per
+ * sub-block. Returns the number of passes in the history window the page
+ * changed in. The history counts passes, not scans: smart scan looks at
+ * an aged page once in up to 9 passes, and the passes it skipped count as
+ * passes without a change.
  */
 unsigned int cmd_page_update(struct cmd_page *pg, const struct cmd_params *p,
-			     const u64 *sub, unsigned int nsub);
-/* Changes within the window of @history scans. */
+			     const u64 *sub, unsigned int nsub,
+			     unsigned long seq);
+/* Changes within the window of the last @history passes. */
 unsigned int cmd_change_count(const struct cmd_page *pg, unsigned int history);
 
 /*

@@ -121,6 +121,8 @@ static void cmd_start_scan(unsigned long seq, struct kvmx_ksm_pass *pass)
 	cmd_active = p;
 	pass->nsub = cmd_subblocks_needed(&p);
 	pass->hold_unique = p.unique_filter;
+	pass->ksm_classless = p.classifier == CMD_WRITE_COUNT ||
+			      p.classifier == CMD_SUBPAGE;
 }
 
 static void cmd_page_checksum(const struct kvmx_ksm_page *pg,
@@ -139,7 +141,7 @@ static void cmd_page_checksum(const struct kvmx_ksm_page *pg,
 	if (!rec)
 		return;
 	fresh = !rec->valid;
-	changes = cmd_page_update(rec, &cmd_active, sub, nsub);
+	changes = cmd_page_update(rec, &cmd_active, sub, nsub, seq);
 	if (fresh) {
 		atomic_long_inc(&cv->tracked);
 		atomic_long_inc(&cmd_tracked_total);

@@ -53,6 +53,13 @@ struct kvmx_ksm_pass {
 	 * stable-tree search.
 	 */
 	bool hold_unique;
+	/*
+	 * The class is a page's recent history (write_count, subpage): a
+	 * KSM page, which never changes, is compared by domain and content
+	 * only, so that a page whose content is already a KSM page finds it
+	 * whatever its history.
+	 */
+	bool ksm_classless;
 };
 
 struct kvmx_ksm_policy {

@@ -11,11 +11,43 @@ static const struct cmd_params defaults = {
 	.history = 4,
 };
 
-/* Scan @pg once with sub-block hashes derived from @content. */
+static unsigned long pass_seq = 1000;
+
+/* Scan @pg once, in the next pass, with sub-block hashes from @content. */
 static unsigned int scan(struct cmd_page *pg, const struct cmd_params *p,
 			 const u64 *content, unsigned int nsub)
 {
-	return cmd_page_update(pg, p, content, nsub);
+	return cmd_page_update(pg, p, content, nsub, ++pass_seq);
+}
+
+/* Smart scan: a page seen once in @every passes. */
+static void test_pass_history(void)
+{
+	struct cmd_params p = defaults;
+	struct cmd_page pg = { 0 };
+	u64 a[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, b[8] = { 9, 9, 9, 9, 9, 9, 9, 9 };
+	unsigned long seq = 5000;
+	unsigned int i;
+
+	for (i = 0; i < 6; i++, seq += 9)
+		cmd_page_update(&pg, &p, a, 8, seq);
+	CHECK(cmd_change_count(&pg, 4) == 0, "aged, unchanged page: no change");
+	CHECK(cmd_page_update(&pg, &p, b, 8, seq) == 1,
+	      "it changes: one change in the window");
+	p.classifier = CMD_SUBPAGE;
+	CHECK(cmd_page_class(&p, NULL, &pg, 0, 0) != 0,
+	      "subpage: a class of its own while the change is recent");
+	seq += 9;
+	CHECK(cmd_page_update(&pg, &p, b, 8, seq) == 0,
+	      "9 passes later (one scan) the change is out of a 4-pass window");
+	CHECK(cmd_page_class(&p, NULL, &pg, 0, 0) == 0,
+	      "and its subpage class is that of an unchanged page again");
+	p.classifier = CMD_WRITE_COUNT;
+	cmd_page_update(&pg, &p, a, 8, seq + 1);
+	CHECK(cmd_page_update(&pg, &p, a, 8, seq + 1) == 1,
+	      "a second scan in the same pass adds no pass");
+	CHECK(cmd_page_update(&pg, &p, a, 8, seq + 300) == 0,
+	      "a long gap clears the window");
 }
 
 static void test_parse(void)
@@ -269,7 +301,7 @@ static void test_ranges(void)
 				seed = seed * 1103515245 + 12345;
 				sub[j] = seed % 3;
 			}
-			cmd_page_update(&pg, &p, sub, p.subblocks);
+			cmd_page_update(&pg, &p, sub, p.subblocks, k);
 			if (cmd_page_class(&p, &m, &pg, seed % 1000, 1000) >=
 			    p.classes)
 				bad++;
@@ -284,6 +316,7 @@ int main(void)
 	test_parse();
 	test_params();
 	test_history();
+	test_pass_history();
 	test_subpage();
 	test_checksum_class();
 	test_address();

@@ -9,7 +9,7 @@
 
 static int cmp(const struct kcmp_page *a, const struct kcmp_page *b)
 {
-	return kcmp_keys(a, b);
+	return kcmp_keys(a, b, false);
 }
 
 int main(void)
@@ -76,6 +76,22 @@ int main(void)
 		}
 	CHECK(!bad, "protected pages: antisymmetric, equal only to themselves (%d bad)",
 	      bad);
+
+	/* History classes: a KSM page has none. */
+	a = (struct kcmp_page){ .domain = 1, .class = 3, .pfn = 10, .order = 10 };
+	b = (struct kcmp_page){ .domain = 1, .class = 0, .ksm = true, .pfn = 20,
+				.order = 0xffff888000002003UL };
+	CHECK(kcmp_keys(&a, &b, false) == 1, "classes order a page and a KSM page");
+	CHECK(kcmp_keys(&a, &b, true) == KCMP_CONTENT &&
+	      kcmp_keys(&b, &a, true) == KCMP_CONTENT,
+	      "ksm_classless: a page meets a KSM page of its domain by content");
+	b.domain = 2;
+	CHECK(kcmp_keys(&a, &b, true) == -1, "but never one of another domain");
+	b.domain = 1;
+	a.ksm = false;
+	b.ksm = false;
+	CHECK(kcmp_keys(&a, &b, true) == 1,
+	      "two ordinary pages still order by class (the unstable tree)");
 
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;

@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The unique-page filter keeps KSM domains apart: whether a page of domain 1
+# is held back must not depend on what domain 2 holds. Two stand-in VMs in
+# domains 1 and 2 hold different content, then the one in domain 2 writes
+# exactly the content of the one in domain 1. Each keeps being held back
+# as before (a page's twin in another domain is no twin), nothing is shared
+# across the domains, and a third VM in domain 1 with the same content
+# merges with the first as usual.
+# kvmx-timeout: 600
+. "$(dirname "$0")/../lib/tap.sh"
+
+PAGES=4096	# 16 MiB per stand-in
+tap_plan 8
+kvmx_unload_all
+ksm_unmerge_all
+check "ksm_cmd loads" kvmx_load_ksm_cmd
+K=$KVMX_SYS/ksm_cmd
+echo 0 >"$KSM/use_zero_pages"
+smart=$(ksm_stat smart_scan)
+# Every page in every pass, so that the counts per pass are exact.
+echo 0 >"$KSM/smart_scan"
+declare -A pids
+
+start_fill() {
+	local name=$1 dom=$2
+	shift 2
+	rm -f /tmp/fd-$name.ready /tmp/fd-$name.status
+	"$KVMX_BIN/kvmx-fill" hold --size $((PAGES * 4))K --pattern unique \
+		--mergeable --nothp --kvm --ready-file /tmp/fd-$name.ready \
+		--status-file /tmp/fd-$name.status "$@" >/tmp/fd-$name.log 2>&1 &
+	pids[$name]=$!
+	wait_for 60 test -e /tmp/fd-$name.ready || return 1
+	echo "${pids[$name]}" >"$KVMX_SYS/attach"
+	echo "$dom" >"$KVMX_SYS/vms/$(vm_of_pid "${pids[$name]}")/ksm_domain"
+}
+# held_per_pass N: pages reported volatile per pass, over N passes.
+held_per_pass() {
+	local u0
+	ksm_wait_scans 1 120
+	u0=$(hook_stat unique_volatile)
+	ksm_wait_scans "$1" 300
+	echo $((($(hook_stat unique_volatile) - u0) / $1))
+}
+reseeded() { grep -q RESEEDED /tmp/fd-$1.ready; }
+
+start_fill d1 1 --seed 21
+start_fill d2 2 --seed 22 --reseed 21
+ksm_start 4000 10
+ksm_wait_scans 16 300
+h0=$(held_per_pass 3)
+check "both VMs' pages are held back ($h0 a pass for $((2 * PAGES)) pages)" \
+	test "$h0" -ge $((2 * PAGES * 95 / 100))
+
+kill -USR2 "${pids[d2]}"
+wait_for 60 reseeded d2
+ksm_wait_scans 3 300
+h1=$(held_per_pass 3)
+check "domain 2 holding domain 1's content changes nothing ($h1 a pass, $h0 before)" \
+	test "$h1" -ge $((h0 * 98 / 100)) -a "$h1" -le $((h0 * 102 / 100))
+expect "no page is shared across the domains" \
+	"$(shared_pages "${pids[d1]}" "${pids[d2]}")" 0
+
+start_fill d3 1 --seed 21
+sh_ok() { [ "$(shared_pages "${pids[d1]}" "${pids[d3]}")" -ge $((PAGES * 9 / 10)) ]; }
+check "a twin in domain 1 still merges with it" wait_for 300 sh_ok
+expect "and still nothing across the domains" \
+	"$(shared_pages "${pids[d1]}" "${pids[d2]}")" 0
+h2=$(held_per_pass 3)
+check "domain 2's pages are still held back alone ($h2 a pass)" \
+	test "$h2" -ge $((PAGES * 95 / 100)) -a "$h2" -le $((PAGES * 105 / 100))
+
+bad=0
+for n in d1 d2 d3; do
+	kill -TERM "${pids[$n]}"
+	wait "${pids[$n]}"
+	grep -q "mismatches=0 " /tmp/fd-$n.status || bad=$((bad + 1))
+done
+expect "every page verifies" $bad 0
+echo 0 >"$KSM/run"
+echo "$smart" >"$KSM/smart_scan"
+kvmx_unload_all
+ksm_unmerge_all
+tap_done
