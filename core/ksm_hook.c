@@ -107,6 +107,12 @@ static struct kvmx_ksm_map __rcu *kvmx_ksm_map;
 static DEFINE_XARRAY(kvmx_kpages);
 static struct work_struct kvmx_ksm_refresh_work;
 
+/*
+ * The record of the KSM page ksmd made last, while KSM has not yet given
+ * it a stable node (ksmd only; ULONG_MAX: none). See kvmx_kpending_resolve().
+ */
+static unsigned long kvmx_kpending = ULONG_MAX;
+
 /* Written by ksmd only. */
 static unsigned long kvmx_ksm_seq;
 static unsigned int kvmx_ksm_nsub;
@@ -156,6 +162,7 @@ static struct {
 	u64 unknown_anon;	/* anon pages compared while the map was stale */
 	u64 cross_vm;		/* content comparisons between two VMs' pages */
 	u64 key_cache_hits;
+	u64 kpages_dropped;	/* records of merges KSM undid */
 	u64 unique_volatile;	/* checksums reported changed: seen once */
 	u64 unique_resizes;	/* filter tables swapped in */
 } kvmx_ksm_st;
@@ -503,12 +510,18 @@ static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 		if (kp) {
 			unsigned long node = READ_ONCE(kp->node);
 
-			if (node == PAGE_MAPPING_KSM && mapping != node) {
-				/* First sight since KSM gave it a stable node. */
+			/*
+			 * A record without a stable node vouches only for the
+			 * page ksmd is merging now; any other is stale (the
+			 * merge was undone, or the page has moved away).
+			 */
+			if (node == PAGE_MAPPING_KSM && mapping != node &&
+			    pfn == kvmx_kpending) {
 				WRITE_ONCE(kp->node, mapping);
 				node = mapping;
 			}
-			if (node == mapping) {
+			if (node == mapping &&
+			    (node != PAGE_MAPPING_KSM || pfn == kvmx_kpending)) {
 				*key = kp->key;
 				*owner = kp->owner;
 				return;
@@ -581,6 +594,52 @@ static void kvmx_kc_forget(unsigned long pfn)
 		kvmx_kc[pfn & ((1UL << KVMX_KC_BITS) - 1)].page = NULL;
 }
 
+static void kvmx_uq_ksm_count(struct kvmx_kpage *kp, bool get);
+
+/*
+ * ksmd: the KSM page recorded last has its stable node by now, or the
+ * merge was undone. KSM makes a page a KSM page (the merge tracepoint,
+ * where its record is made, with no stable node yet), merges the tree
+ * page into it, and inserts it into the stable tree, all in one call of
+ * cmp_and_merge_page(); if a step fails it breaks the new KSM page again.
+ * Every comparison in that call involves the new page. So at ksmd's next
+ * comparison of two other pages, its next checksum, its next new KSM page
+ * or the next pass, the outcome is known: the record is bound to the
+ * stable node, which survives migration, or dropped. Only a record bound
+ * to a node vouches for a page's key; a KSM page that lands on the pfn
+ * later has another node, and never takes the record's domain.
+ */
+static void kvmx_kpending_resolve(void)
+{
+	unsigned long pfn = kvmx_kpending, mapping;
+	struct kvmx_kpage *kp;
+
+	if (pfn == ULONG_MAX)
+		return;
+	kvmx_kpending = ULONG_MAX;
+	rcu_read_lock();
+	kp = xa_load(&kvmx_kpages, pfn);
+	if (!kp || READ_ONCE(kp->node) != PAGE_MAPPING_KSM) {
+		rcu_read_unlock();
+		return;
+	}
+	mapping = (unsigned long)READ_ONCE(pfn_folio(pfn)->mapping);
+	if ((mapping & PAGE_MAPPING_FLAGS) == PAGE_MAPPING_KSM &&
+	    mapping != PAGE_MAPPING_KSM) {
+		WRITE_ONCE(kp->node, mapping);
+		rcu_read_unlock();
+		return;
+	}
+	rcu_read_unlock();
+	kp = xa_erase(&kvmx_kpages, pfn);
+	kvmx_kc_forget(pfn);
+	if (kp) {
+		kvmx_ksm_st.kpages_dropped++;
+		kvmx_uq_ksm_count(kp, false);
+		kfree_rcu(kp, rcu);
+	}
+}
+
 void kvmx_ksm_keys_changed(void)
 {
 	atomic_long_inc(&kvmx_ksm_gen);
@@ -645,6 +704,9 @@ static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 
 	if (is_zero_pfn(page_to_pfn(page1)) || is_zero_pfn(page_to_pfn(page2)))
 		return kvmx_ksm_content_cmp(page1, page2, &bytes);
+	if (kvmx_kpending != ULONG_MAX && page_to_pfn(page1) != kvmx_kpending &&
+	    page_to_pfn(page2) != kvmx_kpending)
+		kvmx_kpending_resolve();
 	rcu_read_lock();
 	pol = rcu_dereference(kvmx_ksm_pol);
 	if (!pol) {
@@ -773,6 +835,7 @@ static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 
 	kvmx_ksm_st.checksums++;
 	kvmx_uq_last.valid = false;
+	kvmx_kpending_resolve();
 	nsub = READ_ONCE(kvmx_ksm_nsub);
 	if (!nsub || len != PAGE_SIZE || seed || !virt_addr_valid(input))
 		return kvmx_xxh64_buf(input, len);
@@ -966,6 +1029,7 @@ static void kvmx_tp_start_scan(void *data, int seq, u32 rmap_entries)
 	const struct kvmx_ksm_policy *pol;
 	struct kvmx_ksm_pass pass = { 0 };
 
+	kvmx_kpending_resolve();
 	kvmx_ksm_seq++;
 	kvmx_ksm_st.passes++;
 	rcu_read_lock();
@@ -990,6 +1054,7 @@ static void kvmx_ksm_record(unsigned long pfn, const struct kvmx_ksm_key *key,
 {
 	struct kvmx_kpage *kp, *old;
 
+	kvmx_kpending_resolve();
 	kvmx_kc_forget(pfn);
 	kp = kmalloc(sizeof(*kp), GFP_NOWAIT | __GFP_NOWARN);
 	if (!kp) {
@@ -1014,6 +1079,7 @@ static void kvmx_ksm_record(unsigned long pfn, const struct kvmx_ksm_key *key,
 	} else {
 		kvmx_ksm_st.kpages_recorded++;
 		kvmx_uq_ksm_count(kp, true);
+		kvmx_kpending = pfn;
 	}
 out:
 	if (old) {
@@ -1227,6 +1293,7 @@ static void kvmx_ksm_uninstall(void)
 		kfree(kp);
 	}
 	kvmx_ksm_last_equal.valid = false;
+	kvmx_kpending = ULONG_MAX;
 	put_task_struct(kvmx_ksmd);
 	kvmx_ksmd = NULL;
 	vfree(kvmx_kc);
@@ -1351,14 +1418,16 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   "checksums %llu\nchecksums_vm %llu\nsubblocks %u\n"
 		   "kpages_recorded %llu\nkpages_unknown %llu\n"
 		   "unknown_anon %llu\nnomem %llu\nmap_rebuilds %llu\n"
-		   "cross_vm_compares %llu\nkey_cache_hits %llu\n",
+		   "cross_vm_compares %llu\nkey_cache_hits %llu\n"
+		   "kpages_dropped %llu\n",
 		   kvmx_ksm_st.passes, t.calls, t.compares, t.bytes,
 		   t.key_settled, t.merges, kvmx_ksm_st.zero_merges,
 		   kvmx_ksm_st.checksums, kvmx_ksm_st.checksums_vm,
 		   READ_ONCE(kvmx_ksm_nsub), kvmx_ksm_st.kpages_recorded,
 		   kvmx_ksm_st.kpages_unknown, kvmx_ksm_st.unknown_anon,
 		   kvmx_ksm_st.nomem, kvmx_ksm_st.map_rebuilds,
-		   kvmx_ksm_st.cross_vm, kvmx_ksm_st.key_cache_hits);
+		   kvmx_ksm_st.cross_vm, kvmx_ksm_st.key_cache_hits,
+		   kvmx_ksm_st.kpages_dropped);
 	seq_printf(m, "unique_filter %s\nunique_volatile %llu\n"
 		   "unique_table_bytes %lu\nunique_resizes %llu\n",
 		   READ_ONCE(kvmx_uq_want) ? "on" : "off",
