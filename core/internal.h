@@ -23,6 +23,9 @@ int kvmx_ksm_init(void);
 void kvmx_ksm_exit(void);
 /* Called with the registry lock held after a VM was added or removed. */
 void kvmx_ksm_vms_changed(void);
+/* Part of @vm's address space, [start, end), is being unmapped. */
+void kvmx_ksm_vm_unmapped(struct kvmx_vm *vm, unsigned long start,
+			  unsigned long end);
 
 /* The audited table of unexported kernel functions (ksyms.c). */
 int kvmx_ksyms_init(void);

@@ -68,6 +68,7 @@ struct kvmx_ksm_vmmap {
 struct kvmx_ksm_av {
 	unsigned long av;	/* anon_vma address, never dereferenced */
 	unsigned long start;	/* of a VMA using it */
+	unsigned long end;
 	unsigned long pgoff;
 	unsigned int vmi;	/* index in vms */
 };
@@ -75,6 +76,7 @@ struct kvmx_ksm_av {
 struct kvmx_ksm_map {
 	struct rcu_head rcu;
 	unsigned long seq;	/* pass during which it was built */
+	unsigned long unmaps;	/* kvmx_ksm_unmaps when it was built */
 	unsigned int nvms, navs;
 	struct kvmx_ksm_vmmap *vms;
 	struct kvmx_ksm_av *avs;
@@ -104,6 +106,8 @@ static const struct kvmx_ksm_policy __rcu *kvmx_ksm_pol;
 static bool kvmx_ksm_installed;
 static struct task_struct *kvmx_ksmd;
 static struct kvmx_ksm_map __rcu *kvmx_ksm_map;
+/* Unmaps in VM processes that may have freed a mapped anon_vma. */
+static atomic_long_t kvmx_ksm_unmaps = ATOMIC_LONG_INIT(0);
 static DEFINE_XARRAY(kvmx_kpages);
 static struct work_struct kvmx_ksm_refresh_work;
 
@@ -278,6 +282,7 @@ static int kvmx_ksm_add_av(struct kvmx_ksm_build *b, unsigned long av,
 	e = &map->avs[map->navs++];
 	e->av = av;
 	e->start = vma->vm_start;
+	e->end = vma->vm_end;
 	e->pgoff = vma->vm_pgoff;
 	e->vmi = vmi;
 	return 0;
@@ -366,6 +371,8 @@ static void kvmx_ksm_rebuild(bool sync)
 	b.map = kzalloc(sizeof(*b.map), GFP_KERNEL);
 	if (b.map) {
 		b.map->seq = READ_ONCE(kvmx_ksm_seq);
+		/* Read before the walk: an unmap during it makes the map stale. */
+		b.map->unmaps = atomic_long_read(&kvmx_ksm_unmaps);
 		b.err = kvmx_vms_walk_locked(kvmx_ksm_map_vm, &b);
 		if (b.err) {
 			pr_warn_ratelimited("cannot map guest memory for KSM (%d)\n",
@@ -398,6 +405,34 @@ void kvmx_ksm_vms_changed(void)
 {
 	/* A detach must not leave the VM reachable: wait for readers. */
 	kvmx_ksm_rebuild(true);
+}
+
+/*
+ * MMU notifier, any context: @vm's process unmaps [start, end). If that
+ * overlaps a VMA the map knows, the anon_vma behind it may be freed and
+ * reused by another process within this pass, and its pages would take
+ * @vm's domain. The map is marked stale at once (lookups of its anon_vmas
+ * then say "unknown", which never compares equal) and rebuilt by the work.
+ */
+void kvmx_ksm_vm_unmapped(struct kvmx_vm *vm, unsigned long start,
+			  unsigned long end)
+{
+	struct kvmx_ksm_map *map;
+	bool hit = false;
+	unsigned int i;
+
+	rcu_read_lock();
+	map = rcu_dereference(kvmx_ksm_map);
+	for (i = 0; map && i < map->navs && !hit; i++)
+		hit = map->vms[map->avs[i].vmi].vm == vm &&
+		      map->avs[i].start < end && start < map->avs[i].end;
+	rcu_read_unlock();
+	if (!hit)
+		return;
+	atomic_long_inc(&kvmx_ksm_unmaps);
+	atomic_long_inc(&kvmx_ksm_gen);
+	if (READ_ONCE(kvmx_ksm_installed))
+		queue_work(system_unbound_wq, &kvmx_ksm_refresh_work);
 }
 
 static struct kprobe kvmx_ksm_kp;
@@ -457,6 +492,8 @@ static enum kvmx_page_kind kvmx_ksm_lookup(struct folio *folio,
 
 		if (kvmx_vm_released(vmm->vm))
 			continue;
+		if (map->unmaps != atomic_long_read(&kvmx_ksm_unmaps))
+			return KVMX_PAGE_UNKNOWN;
 		index = folio->index + folio_page_idx(folio, page);
 		pg->vm = vmm->vm;
 		pg->hva = e->start + ((index - e->pgoff) << PAGE_SHIFT);
@@ -1280,9 +1317,10 @@ static void kvmx_ksm_uninstall(void)
 	 * never sleep: once it has scheduled voluntarily, it is out.
 	 */
 	synchronize_rcu_tasks();
+	/* No new work once this is false (see kvmx_ksm_vm_unmapped()). */
+	WRITE_ONCE(kvmx_ksm_installed, false);
 	cancel_work_sync(&kvmx_ksm_refresh_work);
 
-	WRITE_ONCE(kvmx_ksm_installed, false);
 	kvmx_registry_lock();
 	map = rcu_replace_pointer(kvmx_ksm_map, NULL, true);
 	kvmx_registry_unlock();
@@ -1478,4 +1516,10 @@ void kvmx_ksm_exit(void)
 {
 	/* Policies are modules that depend on us: all gone by now. */
 	WARN_ON(rcu_access_pointer(kvmx_ksm_pol));
+	/*
+	 * An unmap notifier that saw the hook installed just before it went
+	 * may have queued the work after the uninstall's cancel; the VMs and
+	 * their notifiers are gone by now.
+	 */
+	cancel_work_sync(&kvmx_ksm_refresh_work);
 }

@@ -370,8 +370,24 @@ static void kvmx_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	queue_work(kvmx_wq, &vm->release_work);
 }
 
+/*
+ * Part of the QEMU process's address space is unmapped: an anon_vma the
+ * KSM hook maps to this VM may be freed and, being SLAB_TYPESAFE_BY_RCU,
+ * reused by another process at once. May not sleep.
+ */
+static int kvmx_mn_invalidate_start(struct mmu_notifier *mn,
+				    const struct mmu_notifier_range *range)
+{
+	struct kvmx_vm *vm = container_of(mn, struct kvmx_vm, mn);
+
+	if (range->event == MMU_NOTIFY_UNMAP)
+		kvmx_ksm_vm_unmapped(vm, range->start, range->end);
+	return 0;
+}
+
 static const struct mmu_notifier_ops kvmx_mn_ops = {
 	.release = kvmx_mn_release,
+	.invalidate_range_start = kvmx_mn_invalidate_start,
 };
 
 static struct kvmx_vm *kvmx_find_kvm(struct kvm *kvm)
@@ -398,6 +414,20 @@ static int kvmx_attach_kvm(struct kvm *kvm, pid_t pid, int fd)
 	if (kvmx_find_kvm(kvm)) {
 		ret = -EEXIST;
 		goto err_put_kvm;
+	}
+	/*
+	 * The KSM hook tells VMs apart by their process's memory: two VMs of
+	 * one process would share one domain, whichever each is given, and a
+	 * second one left in domain 0 would bridge domains. One VM per
+	 * process; the other is refused.
+	 */
+	list_for_each_entry(vm, &kvmx_vms, node) {
+		if (vm->mm == kvm->mm && !kvmx_vm_released(vm)) {
+			pr_info_ratelimited("process %d has another VM attached (%s): not attaching its fd %d, one VM per process\n",
+					    pid, vm->name, fd);
+			ret = -EBUSY;
+			goto err_put_kvm;
+		}
 	}
 	/* The address space must be alive to register a notifier on it. */
 	if (!mmget_not_zero(kvm->mm)) {

@@ -43,8 +43,12 @@ enum uniq_verdict uniq_see(u32 *slot, u32 fp, unsigned long seq,
 
 	fp &= FP_MASK;
 	twin = (v & SEEN) && age(now, STAG(v)) <= UNIQ_WINDOW;
-	if (!(v & ~(7U << 29)) ||
-	    (age(now, OTAG(v)) > UNIQ_EXPIRE && !twin)) {
+	/*
+	 * A live owner is seen at least once in 9 passes, held or not, so
+	 * one not seen for UNIQ_EXPIRE passes is gone (its content changed,
+	 * or it was freed or merged), whatever others come by.
+	 */
+	if (!(v & ~(7U << 29)) || age(now, OTAG(v)) > UNIQ_EXPIRE) {
 		/* Empty, or its owner is gone: @fp owns it now. */
 		v &= 7U << 29;
 		v |= fp;

@@ -13,7 +13,7 @@
 
 CONFIGS="none address write_count subpage checksum"
 PAGES=4096	# 16 MiB per stand-in
-SECONDS_EACH=40
+SECONDS_EACH=25
 tap_plan 8
 kvmx_unload_all
 ksm_unmerge_all
@@ -38,7 +38,7 @@ cross() {
 	local a b n t=0
 	for a in a1 b1; do
 		for b in a2 b2; do
-			n=$(shared_pages "${pids[$a]}" "${pids[$b]}")
+			n=$("$KVMX_PAGEMAP" cross "${pids[$a]}" "${pids[$b]}")
 			t=$((t + n))
 		done
 	done

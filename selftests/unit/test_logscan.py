@@ -24,6 +24,9 @@ SAMPLES = {
     "kasan": "[   10.0] BUG: KASAN: slab-use-after-free in kvmx_vm_detach+0x10/0x20",
     "ubsan": "[   10.0] UBSAN: shift-out-of-bounds in core/registry.c:10:2",
     "list": "[   10.0] list_del corruption. prev->next should be ffff, but was dead",
+    "slub": "[   42.0] BUG kmalloc-2k (Tainted: G           O      ): Poison overwritten",
+    "slub-redzone": "[   42.0] INFO: Redzone overwritten 0xffff8881 -0xffff8882 @offset=8",
+    "kfence": "[   42.0] BUG: KFENCE: use-after-free read in kvmx_sampler_mark+0x3/0x90",
     "leak": "kmemleak: 3 new suspected memory leaks (see /sys/kernel/debug/kmemleak)",
 }
 

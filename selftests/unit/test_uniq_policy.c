@@ -151,6 +151,19 @@ int main(void)
 	CHECK(!scan(&a, 700 + UNIQ_EXPIRE + 3) && scan(&c, 700 + UNIQ_EXPIRE + 3),
 	      "the old owner coming back counts as its twin");
 
+	/* A page next to an owner that left: it takes over, then is held. */
+	memset(tab, 0, sizeof(tab));
+	a = (struct pg){ .fp = 0x101, .slot = 1, .vm = true };
+	c = (struct pg){ .fp = 0x303, .slot = 1, .vm = true };
+	scan(&a, 900);
+	through = 0;
+	for (seq = 901; seq <= 901 + UNIQ_EXPIRE; seq++)
+		through += scan(&c, seq);
+	CHECK(through == UNIQ_EXPIRE - 1, "it counts as the gone owner's twin until %d passes went by (%u)",
+	      UNIQ_EXPIRE, through);
+	CHECK(!scan(&c, 902 + UNIQ_EXPIRE) && !scan(&c, 903 + UNIQ_EXPIRE),
+	      "then owns the slot and is held, though it came by every pass");
+
 	/* Warm-up: nothing is held, and releasing costs no extra scan. */
 	memset(tab, 0, sizeof(tab));
 	a = (struct pg){ .fp = 0x101, .slot = 1, .vm = false };

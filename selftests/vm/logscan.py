@@ -18,6 +18,8 @@ PATTERNS = [
     ("panic", re.compile(r"Kernel panic - not syncing")),
     ("gpf", re.compile(r"general protection fault")),
     ("kasan", re.compile(r"\bKASAN: |\bKFENCE: |\bUBSAN: ")),
+    # slub_debug: "BUG kmalloc-2k (Tainted: G  O): Poison overwritten"
+    ("slub", re.compile(r"\bBUG [\w.:-]+ \([^)]*\): |\b(Poison|Redzone|Object padding) overwritten|\bFreepointer corrupt")),
     ("leak", re.compile(r"kmemleak: \d+ new suspected memory leaks")),
     ("list-corruption", re.compile(r"list_(add|del) corruption")),
 ]

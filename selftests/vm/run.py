@@ -4,6 +4,7 @@
 
     run.py --kver KVER [--mem MB] [--cpus N] [--timeout S] SUITE...
     run.py --kver KVER --demo demo
+    run.py --kver KVER --vmdir vm-debug --kernel-args "slub_debug=FZP" SUITE...
 
 The test host is Debian's kernel under QEMU TCG with emulated SVM and nested
 paging. Its root file system is this machine's root, shared read-only over
@@ -12,6 +13,7 @@ installed tool are visible inside at the same paths. Results come back on
 the second serial port; the kernel console is scanned for warnings.
 """
 import argparse
+import fcntl
 import os
 import re
 import shutil
@@ -42,9 +44,19 @@ def newer(target, *sources):
 
 
 def prepare(build, kver):
-    """Initramfs and the static test programs the suites and guests use."""
+    """Initramfs and the static test programs the suites and guests use.
+
+    Two runs may start side by side (make test boots the debug test host
+    beside the main one): whoever comes second waits, then finds it built.
+    """
     vmdir = os.path.join(build, "vm")
     os.makedirs(vmdir, exist_ok=True)
+    with open(os.path.join(build, ".prepare.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _prepare(build, kver, vmdir)
+
+
+def _prepare(build, kver, vmdir):
     initrd = os.path.join(vmdir, f"initramfs-{kver}.cpio.gz")
     srcs = [os.path.join(HERE, "init"), os.path.join(HERE, "mkinitramfs.sh")]
     if newer(initrd, *srcs):
@@ -224,7 +236,7 @@ def stall_report(args, console):
     nested guest; an NMI then makes the test host panic (unknown_nmi_panic
     is set at boot) with a backtrace on the console, if it still runs.
     """
-    vmdir = os.path.join(args.build, "vm")
+    vmdir = args.vmdir
     mon = Monitor(os.path.join(vmdir, "monitor.sock"))
     text = mon.cmd("info cpus") + mon.cmd("info registers")
     text += mon.cmd("info lapic")
@@ -258,7 +270,7 @@ def qemu_cmd(args, initrd, outdir, console, tap, mode, suites):
         f"kvmx.suites={','.join(suites) or 'none'}",
         f"kvmx.test_timeout={args.test_timeout}",
         "transparent_hugepage=madvise",
-    ])
+    ] + args.kernel_args.split())
     return [
         "qemu-system-x86_64", "-accel", f"tcg,thread={args.tcg_thread}",
         "-cpu", "EPYC,+svm,+npt", "-smp", str(args.cpus), "-m", str(args.mem),
@@ -271,7 +283,7 @@ def qemu_cmd(args, initrd, outdir, console, tap, mode, suites):
         "-virtfs", f"local,path={outdir},mount_tag=kvmxout,"
                    "security_model=none,multidevs=remap",
         "-device", "virtio-rng-pci",
-        "-monitor", f"unix:{os.path.join(args.build, 'vm', 'monitor.sock')},"
+        "-monitor", f"unix:{os.path.join(args.vmdir, 'monitor.sock')},"
                     "server=on,wait=off",
     ]
 
@@ -285,7 +297,7 @@ def watch(proc, tap, args, echo):
     up = False
     limit = args.test_timeout + STALL_SLACK
     reason = None
-    mon = Monitor(os.path.join(args.build, "vm", "monitor.sock"))
+    mon = Monitor(os.path.join(args.vmdir, "monitor.sock"))
     next_check = start + WAKEUP_CHECK_S
     suspect = 0
     args.kicks = 0
@@ -362,6 +374,13 @@ def main():
     ap.add_argument("--tcg-thread", choices=["single", "multi"],
                     default="multi")
     ap.add_argument("--build", default=os.path.join(TOP, "build"))
+    ap.add_argument("--vmdir", default="vm",
+                    help="this run's folder under the build folder (logs, "
+                         "monitor, outputs), so that two runs can go side "
+                         "by side")
+    ap.add_argument("--kernel-args", default="",
+                    help="more kernel command line for the test host "
+                         "(a debug boot: slub_debug, kfence)")
     ap.add_argument("--results", help="write passed/failed/skipped here")
     ap.add_argument("--demo", action="store_true")
     ap.add_argument("suites", nargs="*")
@@ -371,11 +390,13 @@ def main():
         log("qemu-system-x86_64 is missing: run scripts/deps.sh")
         return 1
     initrd = prepare(args.build, args.kver)
-    outdir = os.path.join(args.build, "vm", "out")
+    args.vmdir = os.path.join(args.build, args.vmdir)
+    os.makedirs(args.vmdir, exist_ok=True)
+    outdir = os.path.join(args.vmdir, "out")
     shutil.rmtree(outdir, ignore_errors=True)
     os.makedirs(outdir)
-    console = os.path.join(args.build, "vm", "console.log")
-    tap = os.path.join(args.build, "vm", "results.log")
+    console = os.path.join(args.vmdir, "console.log")
+    tap = os.path.join(args.vmdir, "results.log")
     for p in (console, tap):
         if os.path.exists(p):
             os.unlink(p)
@@ -384,11 +405,12 @@ def main():
     mode = "demo" if args.demo else "test"
     cmd = qemu_cmd(args, initrd, outdir, console, tap, mode, args.suites)
     log(f"booting the test host ({args.mem} MiB, {args.cpus} vCPUs, "
-        f"TCG with nested SVM), suites: {' '.join(args.suites) or '-'}")
+        f"TCG with nested SVM{', ' + args.kernel_args if args.kernel_args else ''}), "
+        f"suites: {' '.join(args.suites) or '-'}")
     t0 = time.time()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL,
-                            stderr=open(os.path.join(args.build, "vm",
+                            stderr=open(os.path.join(args.vmdir,
                                                      "qemu.log"), "w"))
     killed = watch(proc, tap, args, echo=True)
     elapsed = time.time() - t0
