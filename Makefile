@@ -7,7 +7,10 @@
 #   make dkms-install    register, build and install the DKMS package
 #   make check           userspace unit tests (seconds, no VM)
 #   make vmtest          kernel suites inside the test host VM
-#   make test            check + vmtest (what CI runs)
+#   make vmtest-debug    the hook and sampler suites in a test host booted
+#                        with slub_debug and KFENCE
+#   make test            check + hosttest + vmtest and vmtest-debug side by
+#                        side (what CI runs)
 #   make demo            boot the test host, start guests, show the registry
 #                        and idle_tax at work
 #   make bench           benchmarks (BENCH=name runs one)
@@ -29,8 +32,15 @@ VM_MEM ?= 6144
 VM_CPUS ?= 1
 VM_TIMEOUT ?= 2400
 BENCH ?=
+# The debug boot: slab poisoning and red zones, KFENCE on every allocation
+# it can take, lazy RCU callbacks (rcu_nocbs) so that a missing rcu_barrier()
+# shows. Suites that touch the KSM hook and the sampler.
+DEBUG_ARGS ?= slub_debug=FZP kfence.sample_interval=1 rcu_nocbs=0
+DEBUG_SUITES ?= debug core:sampler+unload+race ksm_cmd:unique+late_twins+compaction+zero_pages
+DEBUG_MEM ?= 4096
 
 .PHONY: all modules tools install-tools install dkms-install dkms-uninstall check vmtest test \
+	vmtest-debug vmtest-run vmtest-debug-run \
 	demo bench soak lint clean deps test-kernel-modules hosttest
 
 all: modules
@@ -105,18 +115,39 @@ hosttest: deps
 	@bash $(TOP)/selftests/dkms/run.sh $(BUILD)
 
 vmtest: test-kernel-modules
+	@$(MAKE) --no-print-directory vmtest-run
+
+vmtest-run:
 	@mkdir -p $(BUILD)/results
 	@$(PYTHON) $(TOP)/selftests/vm/run.py --kver $$(cat $(BUILD)/kver) \
 		--mem $(VM_MEM) --cpus $(VM_CPUS) --timeout $(VM_TIMEOUT) \
 		--results $(BUILD)/results/vm.txt $(SUITES)
 
+vmtest-debug: test-kernel-modules
+	@$(MAKE) --no-print-directory vmtest-debug-run
+
+vmtest-debug-run:
+	@mkdir -p $(BUILD)/results
+	@$(PYTHON) $(TOP)/selftests/vm/run.py --kver $$(cat $(BUILD)/kver) \
+		--mem $(DEBUG_MEM) --cpus $(VM_CPUS) --timeout $(VM_TIMEOUT) \
+		--vmdir vm-debug --kernel-args "$(DEBUG_ARGS)" \
+		--results $(BUILD)/results/vm-debug.txt $(DEBUG_SUITES)
+
+# The two test hosts have one vCPU each: they run side by side, the debug
+# one's output in build/vm-debug/run.log.
 test:
 	@rm -rf $(BUILD)/results
 	@$(MAKE) --no-print-directory check; a=$$?; \
 	$(MAKE) --no-print-directory hosttest; b=$$?; \
-	$(MAKE) --no-print-directory vmtest; c=$$?; \
+	$(MAKE) --no-print-directory test-kernel-modules || exit 1; \
+	mkdir -p $(BUILD)/vm-debug; \
+	$(MAKE) --no-print-directory vmtest-debug-run >$(BUILD)/vm-debug/run.log 2>&1 & d=$$!; \
+	$(MAKE) --no-print-directory vmtest-run; c=$$?; \
+	wait $$d; e=$$?; \
+	echo "[vm-debug] $$(tail -n 1 $(BUILD)/vm-debug/run.log)"; \
+	[ $$e -eq 0 ] || grep -E '^\[vm\]|FAIL' $(BUILD)/vm-debug/run.log; \
 	bash $(TOP)/selftests/summary.sh $(BUILD)/results && \
-		[ $$a -eq 0 ] && [ $$b -eq 0 ] && [ $$c -eq 0 ]
+		[ $$a -eq 0 ] && [ $$b -eq 0 ] && [ $$c -eq 0 ] && [ $$e -eq 0 ]
 
 demo: test-kernel-modules
 	@$(PYTHON) $(TOP)/selftests/vm/run.py --kver $$(cat $(BUILD)/kver) \

@@ -5,7 +5,7 @@ dir=$1
 passed=0
 failed=0
 skipped=0
-for stage in unit dkms vm; do
+for stage in unit dkms vm vm-debug; do
 	f=$dir/$stage.txt
 	if [ ! -r "$f" ]; then
 		echo "  $stage: no results (the stage did not run to the end)"
