@@ -68,7 +68,7 @@ struct kvmx_ksm_vmmap {
 struct kvmx_ksm_av {
 	unsigned long av;	/* anon_vma address, never dereferenced */
 	unsigned long start;	/* of a VMA using it */
-	unsigned long end;
+	unsigned long lo, end;	/* span of all the VM's VMAs using it */
 	unsigned long pgoff;
 	unsigned int vmi;	/* index in vms */
 };
@@ -265,11 +265,8 @@ static int kvmx_ksm_add_av(struct kvmx_ksm_build *b, unsigned long av,
 {
 	struct kvmx_ksm_map *map = b->map;
 	struct kvmx_ksm_av *e;
-	unsigned int i;
 
-	for (i = 0; i < map->navs; i++)
-		if (map->avs[i].av == av && map->avs[i].vmi == vmi)
-			return 0;
+	/* Duplicates are dropped once the list is sorted (kvmx_ksm_rebuild). */
 	if (map->navs == b->avs_cap) {
 		unsigned int cap = b->avs_cap ? 2 * b->avs_cap : 16;
 
@@ -282,6 +279,7 @@ static int kvmx_ksm_add_av(struct kvmx_ksm_build *b, unsigned long av,
 	e = &map->avs[map->navs++];
 	e->av = av;
 	e->start = vma->vm_start;
+	e->lo = vma->vm_start;
 	e->end = vma->vm_end;
 	e->pgoff = vma->vm_pgoff;
 	e->vmi = vmi;
@@ -357,7 +355,33 @@ static int kvmx_ksm_av_cmp(const void *a, const void *b)
 
 	if (x->av != y->av)
 		return x->av < y->av ? -1 : 1;
-	return 0;
+	if (x->vmi != y->vmi)
+		return x->vmi < y->vmi ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Sorted, an anon_vma shared by several VMAs of one VM (the root of a
+ * split VMA, say) has adjacent entries: keep the first of each (av, VM),
+ * as the lookup only ever uses that one. O(n log n) at every pass start
+ * instead of a linear search per VMA.
+ */
+static void kvmx_ksm_av_dedup(struct kvmx_ksm_map *map)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < map->navs; i++) {
+		if (n && map->avs[n - 1].av == map->avs[i].av &&
+		    map->avs[n - 1].vmi == map->avs[i].vmi) {
+			struct kvmx_ksm_av *k = &map->avs[n - 1];
+
+			k->lo = min(k->lo, map->avs[i].lo);
+			k->end = max(k->end, map->avs[i].end);
+			continue;
+		}
+		map->avs[n++] = map->avs[i];
+	}
+	map->navs = n;
 }
 
 /* Rebuild the page -> VM map. Registry lock held. */
@@ -382,6 +406,7 @@ static void kvmx_ksm_rebuild(bool sync)
 		} else {
 			sort(b.map->avs, b.map->navs, sizeof(*b.map->avs),
 			     kvmx_ksm_av_cmp, NULL);
+			kvmx_ksm_av_dedup(b.map);
 		}
 	}
 	/*
@@ -425,7 +450,7 @@ void kvmx_ksm_vm_unmapped(struct kvmx_vm *vm, unsigned long start,
 	map = rcu_dereference(kvmx_ksm_map);
 	for (i = 0; map && i < map->navs && !hit; i++)
 		hit = map->vms[map->avs[i].vmi].vm == vm &&
-		      map->avs[i].start < end && start < map->avs[i].end;
+		      map->avs[i].lo < end && start < map->avs[i].end;
 	rcu_read_unlock();
 	if (!hit)
 		return;

@@ -776,6 +776,33 @@ static void kvmx_attach_existing(void)
 	kvfree(pids);
 }
 
+/*
+ * A VM whose process closed the VM's file (and every vCPU's) but lives on
+ * is held by nothing but our reference: no uevent and no MMU notifier
+ * release will come. Look every few seconds and let it go.
+ */
+#define KVMX_REAP_MS	5000
+static void kvmx_reap(struct work_struct *work);
+static DECLARE_DELAYED_WORK(kvmx_reap_work, kvmx_reap);
+static bool kvmx_reap_stop;
+
+static void kvmx_reap(struct work_struct *work)
+{
+	struct kvmx_vm *vm, *tmp;
+
+	mutex_lock(&kvmx_lock);
+	list_for_each_entry_safe(vm, tmp, &kvmx_vms, node) {
+		if (refcount_read(&vm->kvm->users_count) > 1)
+			continue;
+		pr_info("VM %s: its process closed it; detaching\n", vm->name);
+		kvmx_vm_detach(vm);
+	}
+	if (!READ_ONCE(kvmx_reap_stop))
+		queue_delayed_work(kvmx_wq, &kvmx_reap_work,
+				   msecs_to_jiffies(KVMX_REAP_MS));
+	mutex_unlock(&kvmx_lock);
+}
+
 int kvmx_registry_init(bool attach_existing)
 {
 	int ret;
@@ -796,6 +823,8 @@ int kvmx_registry_init(bool attach_existing)
 			    &kvmx_stats_fops);
 	if (attach_existing)
 		kvmx_attach_existing();
+	queue_delayed_work(kvmx_wq, &kvmx_reap_work,
+			   msecs_to_jiffies(KVMX_REAP_MS));
 	return 0;
 
 err_vms:
@@ -809,6 +838,8 @@ void kvmx_registry_exit(void)
 {
 	/* No new attach or detach requests; waits for those in flight. */
 	sysfs_remove_group(kvmx_kobj, &kvmx_registry_group);
+	WRITE_ONCE(kvmx_reap_stop, true);
+	cancel_delayed_work_sync(&kvmx_reap_work);
 
 	mutex_lock(&kvmx_lock);
 	WARN_ON(!list_empty(&kvmx_clients));
