@@ -552,6 +552,8 @@ static void kvmx_ksm_key_unknown(struct kvmx_ksm_key *key)
  * The key of @page, and in *order the value that orders protected pages:
  * the pfn, or for a KSM page its stable node (which survives migration).
  */
+static void kvmx_kpage_drop(unsigned long pfn);
+
 static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 			    struct page *page, struct kvmx_ksm_key *key,
 			    unsigned long *order, const void **owner)
@@ -588,6 +590,13 @@ static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 				*owner = kp->owner;
 				return;
 			}
+			/*
+			 * Another KSM page holds this pfn now: the one the
+			 * record was made for moved away (migration sends no
+			 * tracepoint). Drop the record instead of leaking it.
+			 */
+			if (node != PAGE_MAPPING_KSM && pfn != kvmx_kpending)
+				kvmx_kpage_drop(pfn);
 		}
 		kvmx_ksm_st.kpages_unknown++;
 		if (pol->isolating && pol->isolating())
@@ -658,6 +667,19 @@ static void kvmx_kc_forget(unsigned long pfn)
 
 static void kvmx_uq_ksm_count(struct kvmx_kpage *kp, bool get);
 
+/* ksmd: forget the record at @pfn (the record of no page any more). */
+static void kvmx_kpage_drop(unsigned long pfn)
+{
+	struct kvmx_kpage *kp = xa_erase(&kvmx_kpages, pfn);
+
+	kvmx_kc_forget(pfn);
+	if (kp) {
+		kvmx_ksm_st.kpages_dropped++;
+		kvmx_uq_ksm_count(kp, false);
+		kfree_rcu(kp, rcu);
+	}
+}
+
 /*
  * ksmd: the KSM page recorded last has its stable node by now, or the
  * merge was undone. KSM makes a page a KSM page (the merge tracepoint,
@@ -693,13 +715,7 @@ static void kvmx_kpending_resolve(void)
 		return;
 	}
 	rcu_read_unlock();
-	kp = xa_erase(&kvmx_kpages, pfn);
-	kvmx_kc_forget(pfn);
-	if (kp) {
-		kvmx_ksm_st.kpages_dropped++;
-		kvmx_uq_ksm_count(kp, false);
-		kfree_rcu(kp, rcu);
-	}
+	kvmx_kpage_drop(pfn);
 }
 
 void kvmx_ksm_keys_changed(void)
