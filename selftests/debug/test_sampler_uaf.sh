@@ -33,10 +33,10 @@ echo 1 >$S/enabled
 for g in u1 u2 u3 u4; do
 	guest run $g -- "/host$KVMX_BIN/kvmx-touch 128 /tmp/touch.ready >/dev/null 2>&1 &" >/dev/null
 done
-z0=$(awk '$1 == "zapped" { print $2 }' "$KVMX_DBG/sampler" 2>/dev/null)
+z0=$(awk '$1 == "zapped" { print $2 }' $S/stats)
 sleep 60
-z1=$(awk '$1 == "zapped" { print $2 }' "$KVMX_DBG/sampler" 2>/dev/null)
-diag "sampler: $(head -n 3 "$KVMX_DBG/sampler" | tr '\n' ' ')"
+z1=$(awk '$1 == "zapped" { print $2 }' $S/stats)
+diag "sampler: $(tr "\n" " " <$S/stats)"
 check "the sampler zapped and watched pages all along ($z0 -> $z1)" \
 	test "${z1:-0}" -gt "${z0:-0}"
 echo 0 >$S/enabled
