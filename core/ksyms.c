@@ -120,16 +120,3 @@ int kvmx_vm_pageout(struct kvmx_vm *vm, u64 gfn, u64 npages)
 	return ret;
 }
 EXPORT_SYMBOL_GPL(kvmx_vm_pageout);
-
-u64 kvmx_vm_resident_bytes(struct kvmx_vm *vm)
-{
-	struct mm_struct *mm = kvmx_vm_mm(vm);
-	u64 pages;
-
-	if (kvmx_vm_released(vm))
-		return 0;
-	pages = get_mm_counter(mm, MM_ANONPAGES) +
-		get_mm_counter(mm, MM_SHMEMPAGES);
-	return pages << PAGE_SHIFT;
-}
-EXPORT_SYMBOL_GPL(kvmx_vm_resident_bytes);

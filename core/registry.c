@@ -199,6 +199,18 @@ u64 kvmx_vm_memory_bytes(struct kvmx_vm *vm)
 }
 EXPORT_SYMBOL_GPL(kvmx_vm_memory_bytes);
 
+u64 kvmx_vm_resident_bytes(struct kvmx_vm *vm)
+{
+	u64 pages;
+
+	if (kvmx_vm_released(vm))
+		return 0;
+	pages = get_mm_counter(vm->mm, MM_ANONPAGES) +
+		get_mm_counter(vm->mm, MM_SHMEMPAGES);
+	return pages << PAGE_SHIFT;
+}
+EXPORT_SYMBOL_GPL(kvmx_vm_resident_bytes);
+
 static ssize_t pid_show(struct kobject *kobj, struct kobj_attribute *attr,
 			char *buf)
 {
