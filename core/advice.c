@@ -65,6 +65,7 @@
 
 #define KVMX_ADV_MAX		KVMX_ADVICE_MAX_IN_FLIGHT
 #define KVMX_ADV_BATCH		16	/* records copied per lock hold */
+#define KVMX_PAGEOUT_RUNS	8	/* requests one page-out call waits for */
 
 enum kvmx_adv_state {
 	KVMX_ADV_QUEUED,	/* on kvmx_adv_queue */
@@ -345,6 +346,84 @@ long kvmx_vm_advise(struct kvmx_vm *vm, unsigned long hva, u64 len,
 	return ret;
 }
 EXPORT_SYMBOL_GPL(kvmx_vm_advise);
+
+struct kvmx_pageout {
+	u64 gfn;
+	u64 end;
+	u64 lo;			/* the lowest run found so far in [gfn, end) */
+	u64 hi;
+	unsigned long hva;
+};
+
+/* Memslots come in no particular order: find the first run after gfn. */
+static int kvmx_pageout_find(struct kvmx_vm *vm,
+			     const struct kvm_memory_slot *slot, void *arg)
+{
+	struct kvmx_pageout *po = arg;
+	u64 lo = max(po->gfn, slot->base_gfn);
+	u64 hi = min(po->end, slot->base_gfn + slot->npages);
+
+	if ((slot->flags & KVM_MEM_READONLY) || lo >= hi ||
+	    (po->hi && lo >= po->lo))
+		return 0;
+	po->lo = lo;
+	po->hi = hi;
+	po->hva = slot->userspace_addr + ((lo - slot->base_gfn) << PAGE_SHIFT);
+	return 0;
+}
+
+/*
+ * One request per run of guest memory in one memslot, in batches; each
+ * batch waits at most KVMX_ADVICE_TIMEOUT_MS. The first error is returned.
+ */
+int kvmx_vm_pageout(struct kvmx_vm *vm, u64 gfn, u64 npages)
+{
+	struct kvmx_pageout po = { .gfn = gfn, .end = gfn + npages };
+	struct kvmx_advice *adv[KVMX_PAGEOUT_RUNS];
+	unsigned long deadline;
+	unsigned int n, i;
+	long r;
+	int ret = 0;
+
+	if (!npages || po.end < gfn)
+		return -EINVAL;
+	if (kvmx_vm_released(vm))
+		return -ESRCH;
+	if (!READ_ONCE(kvmx_adv_daemon))
+		return kvmx_adv_nodaemon();
+	while (po.gfn < po.end && !ret) {
+		for (n = 0; n < KVMX_PAGEOUT_RUNS && po.gfn < po.end; n++) {
+			po.hi = 0;
+			kvmx_vm_walk_memslots(vm, kvmx_pageout_find, &po);
+			if (!po.hi) {
+				po.gfn = po.end;
+				break;
+			}
+			adv[n] = kvmx_vm_advise_start(vm, po.hva,
+						      (po.hi - po.lo) <<
+						      PAGE_SHIFT, MADV_PAGEOUT);
+			if (IS_ERR(adv[n])) {
+				ret = PTR_ERR(adv[n]);
+				break;
+			}
+			po.gfn = po.hi;
+		}
+		if (!n)
+			break;
+		deadline = jiffies + msecs_to_jiffies(KVMX_ADVICE_TIMEOUT_MS);
+		for (i = 0; i < n; i++) {
+			long left = (long)(deadline - jiffies);
+
+			r = kvmx_advice_wait(adv[i], left > 0 ?
+					     jiffies_to_msecs(left) : 0);
+			if (r < 0 && !ret)
+				ret = r;
+			kvmx_advice_put(adv[i]);
+		}
+	}
+	return ret;
+}
+EXPORT_SYMBOL_GPL(kvmx_vm_pageout);
 
 /* Called by the registry when @vm detaches: its requests fail (ESRCH). */
 void kvmx_advice_cancel_vm(struct kvmx_vm *vm)

@@ -28,9 +28,6 @@ void kvmx_ksm_exit(void);
 /* Called with the registry lock held after a VM was added or removed. */
 void kvmx_ksm_vms_changed(void);
 
-/* The audited table of unexported kernel functions (ksyms.c). */
-int kvmx_ksyms_init(void);
-
 /* The advice channel, /dev/kvmx_advice (advice.c). */
 int kvmx_advice_init(void);
 void kvmx_advice_exit(void);

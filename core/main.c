@@ -38,9 +38,6 @@ static int __init kvmx_core_init(void)
 		return -ENOMEM;
 	kvmx_debugfs = debugfs_create_dir("kvmx", NULL);
 
-	ret = kvmx_ksyms_init();
-	if (ret)
-		goto err_kobj;
 	ret = kvmx_ksm_init();
 	if (ret)
 		goto err_kobj;

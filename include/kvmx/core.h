@@ -106,8 +106,11 @@ long kvmx_vm_advise(struct kvmx_vm *vm, unsigned long hva, u64 len,
 /*
  * Host page-out of guest memory: MADV_PAGEOUT, the kernel's own reclaim,
  * on the host mappings of guest frames [gfn, gfn + npages) of writable
- * memslots. Process context; may sleep. 0, -ESRCH once the VM's process is
- * gone, or what madvise returns.
+ * memslots, through kvmxd: one request per run of guest memory in one
+ * memslot, waiting at most KVMX_ADVICE_TIMEOUT_MS. Process context; may
+ * sleep. 0, -ENOTCONN without kvmxd (at once), -EBUSY when the channel is
+ * full, -ETIMEDOUT, -ESRCH once the VM's process is gone, or the first
+ * error madvise reported.
  */
 int kvmx_vm_pageout(struct kvmx_vm *vm, u64 gfn, u64 npages);
 /* Resident anonymous and shmem memory of the VM's process, in bytes. */
