@@ -58,16 +58,17 @@ clean:
 		$(MAKE) -C $(KDIR) M=$(TOP)/selftests/modules clean; fi
 	rm -rf $(BUILD)
 
-# The userspace tools: kvmx-balloon-relay and kvmx-idle-top.
+# The userspace tools: kvmxd, kvmx-balloon-relay and kvmx-idle-top.
 TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
 tools: $(TOOLS)
-$(BUILD)/tools/%: tools/%.c tools/kvmx_tool.h
+$(BUILD)/tools/%: tools/%.c tools/kvmx_tool.h $(wildcard include/uapi/kvmx/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -o $@ $<
 
 install-tools: tools
 	install -D -m 0755 tools/kvmx-attach $(DESTDIR)/usr/lib/kvmx/kvmx-attach
 	install -D -m 0644 udev/99-kvmx.rules $(DESTDIR)/etc/udev/rules.d/99-kvmx.rules
+	install -D -m 0644 tools/kvmxd.service $(DESTDIR)/etc/systemd/system/kvmxd.service
 	install -d $(DESTDIR)/usr/local/bin
 	install -m 0755 $(TOOLS) $(DESTDIR)/usr/local/bin/
 

@@ -17,6 +17,10 @@ void kvmx_registry_unlock(void);
 int kvmx_vms_walk_locked(int (*fn)(struct kvmx_vm *vm, void *arg), void *arg);
 struct mm_struct *kvmx_vm_mm(struct kvmx_vm *vm);
 bool kvmx_vm_released(struct kvmx_vm *vm);
+/* Detach started, or the address space is going away. */
+bool kvmx_vm_gone(struct kvmx_vm *vm);
+/* The VM's process (its thread group), held while the VM object lives. */
+struct pid *kvmx_vm_tgid(struct kvmx_vm *vm);
 
 /* KSM hook (ksm_hook.c). */
 int kvmx_ksm_init(void);
@@ -27,8 +31,11 @@ void kvmx_ksm_vms_changed(void);
 void kvmx_ksm_vm_unmapped(struct kvmx_vm *vm, unsigned long start,
 			  unsigned long end);
 
-/* The audited table of unexported kernel functions (ksyms.c). */
-int kvmx_ksyms_init(void);
+/* The advice channel, /dev/kvmx_advice (advice.c). */
+int kvmx_advice_init(void);
+void kvmx_advice_exit(void);
+/* Called by detach, registry lock held: the VM's requests fail. */
+void kvmx_advice_cancel_vm(struct kvmx_vm *vm);
 
 int kvmx_sampler_init(void);
 void kvmx_sampler_exit(void);

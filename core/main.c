@@ -38,18 +38,19 @@ static int __init kvmx_core_init(void)
 		return -ENOMEM;
 	kvmx_debugfs = debugfs_create_dir("kvmx", NULL);
 
-	ret = kvmx_ksyms_init();
-	if (ret)
-		goto err_kobj;
 	ret = kvmx_ksm_init();
 	if (ret)
 		goto err_kobj;
 	ret = kvmx_memstate_init();
 	if (ret)
-		goto err_kobj;
-	ret = kvmx_registry_init(attach_existing);
+		goto err_ksm;
+	/* Before the registry: a detaching VM cancels its advice. */
+	ret = kvmx_advice_init();
 	if (ret)
 		goto err_memstate;
+	ret = kvmx_registry_init(attach_existing);
+	if (ret)
+		goto err_advice;
 	ret = kvmx_sampler_init();
 	if (ret)
 		goto err_registry;
@@ -58,8 +59,12 @@ static int __init kvmx_core_init(void)
 
 err_registry:
 	kvmx_registry_exit();
+err_advice:
+	kvmx_advice_exit();
 err_memstate:
 	kvmx_memstate_exit();
+err_ksm:
+	kvmx_ksm_exit();
 err_kobj:
 	debugfs_remove(kvmx_debugfs);
 	kobject_put(kvmx_kobj);
@@ -73,6 +78,7 @@ static void __exit kvmx_core_exit(void)
 	kvmx_debugfs = NULL;
 	kvmx_sampler_exit();
 	kvmx_registry_exit();
+	kvmx_advice_exit();
 	kvmx_memstate_exit();
 	kvmx_ksm_exit();
 	kobject_put(kvmx_kobj);

@@ -48,6 +48,7 @@ struct kvmx_vm {
 	unsigned long flags;
 	unsigned long clients;	/* bit per client slot attached */
 	void *priv[KVMX_MAX_CLIENTS];
+	struct pid *tgid;	/* the QEMU process, for the advice channel */
 	pid_t pid;
 	int fd;
 	char name[24];
@@ -104,10 +105,22 @@ bool kvmx_vm_released(struct kvmx_vm *vm)
 	return test_bit(KVMX_VM_RELEASED, &vm->flags);
 }
 
+bool kvmx_vm_gone(struct kvmx_vm *vm)
+{
+	return test_bit(KVMX_VM_DETACHING, &vm->flags) ||
+	       test_bit(KVMX_VM_RELEASED, &vm->flags);
+}
+
+struct pid *kvmx_vm_tgid(struct kvmx_vm *vm)
+{
+	return vm->tgid;
+}
+
 static void kvmx_vm_release_kobj(struct kobject *kobj)
 {
 	struct kvmx_vm *vm = container_of(kobj, struct kvmx_vm, kobj);
 
+	put_pid(vm->tgid);
 	kfree(vm);
 	atomic_dec(&kvmx_vm_objects);
 }
@@ -198,6 +211,18 @@ u64 kvmx_vm_memory_bytes(struct kvmx_vm *vm)
 	return kvmx_vm_mem_sum(vm).bytes;
 }
 EXPORT_SYMBOL_GPL(kvmx_vm_memory_bytes);
+
+u64 kvmx_vm_resident_bytes(struct kvmx_vm *vm)
+{
+	u64 pages;
+
+	if (kvmx_vm_released(vm))
+		return 0;
+	pages = get_mm_counter(vm->mm, MM_ANONPAGES) +
+		get_mm_counter(vm->mm, MM_SHMEMPAGES);
+	return pages << PAGE_SHIFT;
+}
+EXPORT_SYMBOL_GPL(kvmx_vm_resident_bytes);
 
 static ssize_t pid_show(struct kobject *kobj, struct kobj_attribute *attr,
 			char *buf)
@@ -324,6 +349,12 @@ static void kvmx_vm_detach(struct kvmx_vm *vm)
 	list_del_init(&vm->node);
 	/* The KSM hook forgets the VM before its clients free their state. */
 	kvmx_ksm_vms_changed();
+	/*
+	 * Its advice requests fail now (ESRCH): a client waiting for one in
+	 * its detach callback is woken, and nothing queued for the VM is
+	 * given to kvmxd any more.
+	 */
+	kvmx_advice_cancel_vm(vm);
 	list_for_each_entry_reverse(c, &kvmx_clients, node)
 		kvmx_client_detach_vm(c, vm);
 	kobject_uevent(&vm->kobj, KOBJ_REMOVE);
@@ -401,11 +432,12 @@ static struct kvmx_vm *kvmx_find_kvm(struct kvm *kvm)
 }
 
 /*
- * Attach one VM found in process @pid at descriptor @fd. Consumes the
+ * Attach one VM found in process @tgid at descriptor @fd. Consumes the
  * reference on @kvm in every case.
  */
-static int kvmx_attach_kvm(struct kvm *kvm, pid_t pid, int fd)
+static int kvmx_attach_kvm(struct kvm *kvm, struct pid *tgid, int fd)
 {
+	pid_t pid = pid_nr(tgid);
 	struct kvmx_client *c;
 	struct kvmx_vm *vm;
 	int ret;
@@ -445,6 +477,7 @@ static int kvmx_attach_kvm(struct kvm *kvm, pid_t pid, int fd)
 	INIT_WORK(&vm->release_work, kvmx_vm_release_work);
 	vm->kvm = kvm;
 	vm->mm = kvm->mm;
+	vm->tgid = get_pid(tgid);
 	vm->pid = pid;
 	vm->fd = fd;
 	snprintf(vm->name, sizeof(vm->name), "%d-%d", pid, fd);
@@ -521,15 +554,19 @@ static int kvmx_scan_fd(const void *arg, struct file *file, unsigned int fd)
 /* Attach every VM of @task: number attached, or -ENOENT / -EEXIST. */
 static int kvmx_attach_task(struct task_struct *task)
 {
-	pid_t tgid = task_tgid_nr(task);
+	struct pid *tgid = get_task_pid(task, PIDTYPE_TGID);
 	struct kvmx_scan *scan;
 	int i, ret, found = 0, attached = 0, err = 0;
 	unsigned int start = 0;
 	bool more;
 
+	if (!tgid)
+		return -ESRCH;	/* exiting: its pids are gone */
 	scan = kzalloc(sizeof(*scan), GFP_KERNEL);
-	if (!scan)
+	if (!scan) {
+		put_pid(tgid);
 		return -ENOMEM;
+	}
 	do {
 		scan->nr = 0;
 		task_lock(task);
@@ -549,6 +586,7 @@ static int kvmx_attach_task(struct task_struct *task)
 		mutex_unlock(&kvmx_lock);
 	} while (more);
 	kfree(scan);
+	put_pid(tgid);
 
 	if (attached)
 		return attached;

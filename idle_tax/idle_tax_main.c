@@ -8,9 +8,10 @@
  * the host memory state is below high, computes every VM's target by
  * min-funding revocation. Reclamation follows ESX's order: the balloon
  * target is published for kvmx-balloon-relay; page-out of the VM's idle
- * memory (MADV_PAGEOUT through kvmx_core) follows when the VM has no
- * balloon, the balloon falls short, or the host is in the hard or low
- * state.
+ * memory (MADV_PAGEOUT, carried out by kvmxd through kvmx_core's advice
+ * channel) follows when the VM has no balloon, the balloon falls short,
+ * or the host is in the hard or low state. Without kvmxd, page-out is
+ * refused (ENOTCONN) and the interval goes on without it.
  *
  * /sys/kernel/kvmx/idle_tax/
  *   tax_rate          tau as a decimal fraction, 0 .. 0.999 (default 0.75)
@@ -100,6 +101,7 @@ static u64 itax_last_pool;
 static u64 itax_pageout_total;
 static u64 itax_pageout_calls;
 static u64 itax_pageout_errors;
+static int itax_pageout_last_error;	/* -errno of the last failed call */
 static u64 itax_nospc;
 
 static struct kobject *itax_kobj;
@@ -243,27 +245,46 @@ static u64 itax_freed(struct itax_vm *iv, u64 before)
 	return before > now ? before - now : 0;
 }
 
+/*
+ * One page-out call; false when this interval's page-out of the VM should
+ * end: the VM is going away, the channel to kvmxd is down, full or slow
+ * (the next interval tries again), or the module is unloading.
+ */
+static bool itax_pageout_one(struct itax_vm *iv, u64 gfn, u64 *calls,
+			     u64 *errors, int *last_err)
+{
+	int ret = kvmx_vm_pageout(iv->vm, gfn, ITAX_REGION_PAGES);
+
+	(*calls)++;
+	if (ret) {
+		(*errors)++;
+		*last_err = ret;
+	}
+	switch (ret) {
+	case -ESRCH:
+	case -ENOTCONN:
+	case -EBUSY:
+	case -ETIMEDOUT:
+		return false;
+	}
+	return !READ_ONCE(itax_stopping);
+}
+
 /* Page out up to @budget bytes of @iv, idle regions first. No locks held. */
 static u64 itax_pageout(struct itax_vm *iv, u64 budget, u64 *calls,
-			u64 *errors)
+			u64 *errors, int *last_err)
 {
 	u64 *idle, before = kvmx_vm_resident_bytes(iv->vm), gfn;
 	u64 end_gfn = iv->vm_bytes >> IDLE_TAX_PAGE_SHIFT;
 	unsigned int nidle, i, steps;
-	int ret = 0;
 
 	idle = kmalloc_array(ITAX_IDLE_MAX, sizeof(*idle), GFP_KERNEL);
 	nidle = idle ? kvmx_sampler_idle_regions(iv->vm, idle, ITAX_IDLE_MAX) :
 		0;
 	/* Regions the sampler saw idle; those already out cost little. */
-	for (i = 0; i < nidle && itax_freed(iv, before) < budget; i++) {
-		ret = kvmx_vm_pageout(iv->vm, idle[i], ITAX_REGION_PAGES);
-		(*calls)++;
-		if (ret == -ESRCH)
+	for (i = 0; i < nidle && itax_freed(iv, before) < budget; i++)
+		if (!itax_pageout_one(iv, idle[i], calls, errors, last_err))
 			goto out;
-		if (ret)
-			(*errors)++;
-	}
 	/*
 	 * Then a sweep over guest memory, resumed where the last one stopped.
 	 * Guest-physical space has holes (the PCI hole), so the sweep covers
@@ -275,12 +296,8 @@ static u64 itax_pageout(struct itax_vm *iv, u64 budget, u64 *calls,
 		gfn = iv->clock_gfn;
 		iv->clock_gfn = gfn + ITAX_REGION_PAGES >= end_gfn ? 0 :
 				gfn + ITAX_REGION_PAGES;
-		ret = kvmx_vm_pageout(iv->vm, gfn, ITAX_REGION_PAGES);
-		(*calls)++;
-		if (ret == -ESRCH)
+		if (!itax_pageout_one(iv, gfn, calls, errors, last_err))
 			break;
-		if (ret)
-			(*errors)++;
 	}
 out:
 	kfree(idle);
@@ -291,6 +308,7 @@ static void itax_tick(struct work_struct *work)
 {
 	struct itax_vm *iv;
 	u64 budget, got, calls, errors;
+	int last_err;
 	bool again;
 
 	mutex_lock(&itax_lock);
@@ -312,8 +330,12 @@ static void itax_tick(struct work_struct *work)
 			mutex_unlock(&itax_lock);
 			calls = 0;
 			errors = 0;
-			got = itax_pageout(iv, budget, &calls, &errors);
+			last_err = 0;
+			got = itax_pageout(iv, budget, &calls, &errors,
+					   &last_err);
 			mutex_lock(&itax_lock);
+			if (last_err)
+				itax_pageout_last_error = last_err;
 			iv->busy = false;
 			iv->reclaimed += got;
 			itax_pageout_total += got;
@@ -791,6 +813,7 @@ static int itax_debug_show(struct seq_file *m, void *unused)
 		   itax_ticks, itax_last_pool, itax_pageout_total);
 	seq_printf(m, "pageout_calls %llu\npageout_errors %llu\nnospc %llu\n",
 		   itax_pageout_calls, itax_pageout_errors, itax_nospc);
+	seq_printf(m, "pageout_last_error %d\n", itax_pageout_last_error);
 	seq_puts(m, "vm shares f_permille resident target reclaimed balloon\n");
 	list_for_each_entry(iv, &itax_vms, node)
 		seq_printf(m, "%s %u %u %llu %llu %llu %llu\n",

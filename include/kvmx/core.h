@@ -74,10 +74,43 @@ int kvmx_vm_walk_memslots(struct kvmx_vm *vm, kvmx_memslot_cb_t fn,
 u64 kvmx_vm_memory_bytes(struct kvmx_vm *vm);
 
 /*
+ * Memory advice on guest RAM, carried out by kvmxd with process_madvise(2)
+ * on the QEMU process (core/advice.c, /dev/kvmx_advice). @advice is
+ * MADV_PAGEOUT, MADV_COLD (on one 4 KiB page of a huge page, it splits the
+ * huge page) or MADV_COLLAPSE; [hva, hva + len) is page aligned and inside
+ * one writable memslot, else -EINVAL. Refused at once with -ENOTCONN while
+ * kvmxd is not running, -EBUSY while KVMX_ADVICE_MAX_IN_FLIGHT requests
+ * are outstanding, -ESRCH once the VM is going away.
+ *
+ * kvmx_vm_advise_start() queues one request and returns a handle, or an
+ * error pointer; it does not sleep beyond an allocation. Then:
+ *   kvmx_advice_result()  bytes advised or -errno, -EINPROGRESS until known
+ *   kvmx_advice_wait()    sleeps until the result is known, at most
+ *                         @timeout_ms; then -ETIMEDOUT, and a request not
+ *                         yet read by kvmxd is dropped
+ *   kvmx_advice_put()     releases the handle (a request not yet read is
+ *                         dropped); call it exactly once
+ * A request whose VM detaches fails with -ESRCH; when kvmxd exits, with
+ * -ENOTCONN. kvmx_vm_advise() is start, wait KVMX_ADVICE_TIMEOUT_MS, put.
+ */
+#define KVMX_ADVICE_TIMEOUT_MS	5000
+struct kvmx_advice;
+struct kvmx_advice *kvmx_vm_advise_start(struct kvmx_vm *vm, unsigned long hva,
+					 u64 len, int advice);
+long kvmx_advice_result(const struct kvmx_advice *adv);
+long kvmx_advice_wait(struct kvmx_advice *adv, unsigned int timeout_ms);
+void kvmx_advice_put(struct kvmx_advice *adv);
+long kvmx_vm_advise(struct kvmx_vm *vm, unsigned long hva, u64 len,
+		    int advice);
+
+/*
  * Host page-out of guest memory: MADV_PAGEOUT, the kernel's own reclaim,
  * on the host mappings of guest frames [gfn, gfn + npages) of writable
- * memslots. Process context; may sleep. 0, -ESRCH once the VM's process is
- * gone, or what madvise returns.
+ * memslots, through kvmxd: one request per run of guest memory in one
+ * memslot, waiting at most KVMX_ADVICE_TIMEOUT_MS. Process context; may
+ * sleep. 0, -ENOTCONN without kvmxd (at once), -EBUSY when the channel is
+ * full, -ETIMEDOUT, -ESRCH once the VM's process is gone, or the first
+ * error madvise reported.
  */
 int kvmx_vm_pageout(struct kvmx_vm *vm, u64 gfn, u64 npages);
 /* Resident anonymous and shmem memory of the VM's process, in bytes. */

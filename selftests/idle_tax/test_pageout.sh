@@ -3,17 +3,19 @@
 #
 # Page-out path: a guest with no balloon device, holding 300 MiB of data,
 # idle. When its target drops to 160 MiB, host page-out (MADV_PAGEOUT to
-# zram swap) brings its host RSS down to the target, the regions the
-# sampler saw idle go first, and afterwards every page of its data still
-# verifies. When the target rises again nothing more is paged out.
+# zram swap, carried out by kvmxd) brings its host RSS down to the target,
+# the regions the sampler saw idle go first, and afterwards every page of
+# its data still verifies. When the target rises again nothing more is
+# paged out.
 # kvmx-timeout: 600
 . "$(dirname "$0")/../lib/tap.sh"
 
-tap_plan 10
+tap_plan 13
 kvmx_unload_all
 thp_set never
 check "zram swap on" zram_swap_on 2048
 check "kvmx_core and idle_tax load" kvmx_load_idle_tax
+check "kvmxd attaches to /dev/kvmx_advice" kvmxd_start
 echo 1000 >$ITAX/period_ms
 echo 200 >$ITAX/sample_pages
 
@@ -39,7 +41,10 @@ diag "after $(($(ms_now) - t0)) ms: resident_bytes $(mib "$(itax $vm resident_by
 check "QEMU's host RSS dropped by at least 120 MiB ($(mib "$rss0") -> $(mib "$rss1") MiB)" \
 	test $((rss0 - rss1)) -ge $((120 << 20))
 check "reclaimed_bytes counts it" test "$(itax $vm reclaimed_bytes)" -ge $((120 << 20))
-diag "page-out: $(awk '$1 ~ /^pageout_(calls|errors)$/ { printf "%s %s ", $1, $2 }' "$KVMX_DBG/idle_tax")"
+diag "page-out: $(awk '$1 ~ /^pageout_(calls|errors|last_error)$/ { printf "%s %s ", $1, $2 }' "$KVMX_DBG/idle_tax")"
+diag "advice: $(tr '\n' ' ' <"$KVMX_SYS/advice/stats")"
+check "kvmxd carried it out: advice counted $(mib "$(advice_stat bytes)") MiB, none failed" \
+	test "$(advice_stat bytes)" -ge $((120 << 20)) -a "$(advice_stat failed)" = 0
 
 out=$(fill_verify p1)
 diag "$out"
@@ -53,6 +58,7 @@ sleep 5
 expect "no page-out once the target is back at max" "$(itax $vm reclaimed_bytes)" "$r0"
 guest stop p1
 check "idle_tax unloads" rmmod idle_tax
+check "kvmxd exits 0 on SIGTERM" kvmxd_stop
 check "kvmx_core unloads" rmmod kvmx_core
 zram_swap_off
 thp_restore

@@ -90,6 +90,7 @@ kvmx_load_core() {
 }
 kvmx_unload_all() {
 	local m
+	kvmxd_stop_any
 	for m in kvmx_test_client balloon_alb idle_tax largepage_break ksm_cmd \
 		 kvmx_core; do
 		[ -d /sys/module/$m ] && rmmod $m
@@ -217,3 +218,43 @@ thp_restore() {
 }
 # The state directory of guest NAME (its QMP socket is qmp.sock there).
 guest_dir() { echo "/run/kvmx-guests/$1"; }
+
+# --- kvmxd and the advice channel ---------------------------------------------
+KVMXD_LOG=${KVMXD_LOG:-/tmp/kvmxd.log}
+
+# connected or none (empty without kvmx_core)
+advice_daemon() { cat "$KVMX_SYS/advice/daemon" 2>/dev/null; }
+advice_connected() { [ "$(advice_daemon)" = connected ]; }
+advice_none() { [ "$(advice_daemon)" = none ]; }
+# advice_stat NAME: a counter of /sys/kernel/kvmx/advice/stats
+advice_stat() { awk -v k="$1" '$1 == k { print $2 }' "$KVMX_SYS/advice/stats"; }
+# advice_dbg NAME: a value of debugfs kvmx/advice (daemon_pid, objects)
+advice_dbg() { awk -v k="$1" '$1 == k { print $2 }' "$KVMX_DBG/advice"; }
+
+# kvmxd_start [OPTIONS]: run build/bin/kvmxd in the background, its stderr
+# appended to $KVMXD_LOG, and wait until kvmx_core sees it attached.
+kvmxd_start() {
+	"$KVMX_BIN/kvmxd" "$@" 2>>"$KVMXD_LOG" &
+	_kvmxd_pid=$!
+	wait_for 5 advice_connected
+}
+# kvmxd_stop: SIGTERM to the kvmxd of kvmxd_start; true if it exited 0.
+kvmxd_stop() {
+	local rc
+	[ -n "${_kvmxd_pid:-}" ] || return 0
+	kill -TERM "$_kvmxd_pid" 2>/dev/null
+	wait "$_kvmxd_pid"
+	rc=$?
+	_kvmxd_pid=
+	return $rc
+}
+# kvmxd_stop_any: end whatever holds /dev/kvmx_advice (an earlier test's
+# daemon would keep kvmx_core loaded).
+kvmxd_stop_any() {
+	local p
+	kvmxd_stop
+	advice_connected || return 0
+	p=$(advice_dbg daemon_pid)
+	[ -n "$p" ] && [ "$p" -gt 0 ] && kill -KILL "$p" 2>/dev/null
+	wait_for 5 advice_none
+}
