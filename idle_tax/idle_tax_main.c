@@ -649,7 +649,8 @@ static ssize_t sample_view_store(struct kobject *kobj,
 				 struct kobj_attribute *attr, const char *buf,
 				 size_t count)
 {
-	int i = sysfs_match_string(itax_view_names, buf);
+	int i = kvmx_parse_word(buf, count, itax_view_names,
+				ARRAY_SIZE(itax_view_names));
 
 	if (i < 0)
 		return -EINVAL;
@@ -667,12 +668,12 @@ static ssize_t pageout_show(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t pageout_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
-	if (sysfs_streq(buf, "auto"))
-		WRITE_ONCE(itax_pageout_on, true);
-	else if (sysfs_streq(buf, "off"))
-		WRITE_ONCE(itax_pageout_on, false);
-	else
-		return -EINVAL;
+	static const char * const words[] = { "off", "auto" };
+	int i = kvmx_parse_word(buf, count, words, ARRAY_SIZE(words));
+
+	if (i < 0)
+		return i;
+	WRITE_ONCE(itax_pageout_on, i == 1);
 	return count;
 }
 
