@@ -19,8 +19,6 @@
 #include <linux/kobject.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
-#include <linux/slab.h>
-#include <linux/string.h>
 #include <linux/workqueue.h>
 
 #include "internal.h"
@@ -147,38 +145,28 @@ static ssize_t thresholds_show(struct kobject *kobj,
 			  cfg.limit[2], cfg.limit[3]);
 }
 
-/* Exactly MEMSTATE_NR_LIMITS unsigned decimals separated by blanks. */
+/* Exactly MEMSTATE_NR_LIMITS decimals, one space between each. */
 static int memstate_parse_limits(const char *buf, size_t count,
 				 struct memstate_cfg *cfg)
 {
-	char *tmp, *cur, *tok;
-	int i = 0, ret = 0;
+	u64 v[MEMSTATE_NR_LIMITS];
+	int i, ret;
 
-	tmp = kstrndup(buf, count, GFP_KERNEL);
-	if (!tmp)
-		return -ENOMEM;
-	cur = strim(tmp);
-	while ((tok = strsep(&cur, " \t")) != NULL) {
-		if (!*tok)
-			continue;
-		if (i == MEMSTATE_NR_LIMITS) {
-			ret = -EINVAL;
-			break;
-		}
-		ret = kstrtouint(tok, 10, &cfg->limit[i++]);
-		if (ret)
-			break;
+	ret = kvmx_parse_u64s(buf, count, ' ', v, MEMSTATE_NR_LIMITS);
+	if (ret)
+		return ret;
+	for (i = 0; i < MEMSTATE_NR_LIMITS; i++) {
+		if (v[i] > MEMSTATE_PERMILLE_MAX)
+			return -ERANGE;
+		cfg->limit[i] = v[i];
 	}
-	if (!ret && i != MEMSTATE_NR_LIMITS)
-		ret = -EINVAL;
-	kfree(tmp);
-	return ret;
+	return 0;
 }
 
 static int memstate_parse_hysteresis(const char *buf, size_t count,
 				     struct memstate_cfg *cfg)
 {
-	return kstrtouint(buf, 10, &cfg->hysteresis);
+	return kvmx_parse_uint(buf, count, &cfg->hysteresis);
 }
 
 /*
@@ -238,7 +226,7 @@ static ssize_t poll_ms_store(struct kobject *kobj, struct kobj_attribute *attr,
 	unsigned int ms;
 	int ret;
 
-	ret = kstrtouint(buf, 10, &ms);
+	ret = kvmx_parse_uint(buf, count, &ms);
 	if (ret)
 		return ret;
 	if (ms < KVMX_POLL_MS_MIN || ms > KVMX_POLL_MS_MAX)

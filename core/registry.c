@@ -639,42 +639,33 @@ static int kvmx_detach_name(const char *name)
 static ssize_t attach_store(struct kobject *kobj, struct kobj_attribute *attr,
 			    const char *buf, size_t count)
 {
-	int pid, ret;
+	u64 pid;
+	int ret;
 
-	ret = kstrtoint(buf, 10, &pid);
+	ret = kvmx_parse_u64(buf, count, &pid);
 	if (ret)
 		return ret;
-	if (pid <= 0)
+	if (!pid)
 		return -EINVAL;
-	ret = kvmx_attach_pid(pid);
+	if (pid > INT_MAX)
+		return -ERANGE;
+	ret = kvmx_attach_pid((pid_t)pid);
 	return ret < 0 ? ret : count;
 }
 
 /* "<pid>-<fd>", both decimal, as listed in /sys/kernel/kvmx/vms. */
 static int kvmx_parse_id(const char *buf, size_t count, char *name, size_t size)
 {
-	unsigned int pid, fd;
-	char *dash, *tmp;
-	int ret = -EINVAL;
+	u64 v[2];
+	int ret;
 
-	tmp = kstrndup(buf, count, GFP_KERNEL);
-	if (!tmp)
-		return -ENOMEM;
-	strim(tmp);
-	dash = strchr(tmp, '-');
-	if (!dash)
-		goto out;
-	*dash = '\0';
-	ret = kstrtouint(tmp, 10, &pid);
-	if (!ret)
-		ret = kstrtouint(dash + 1, 10, &fd);
-	if (!ret && (!pid || pid > INT_MAX || fd > INT_MAX))
-		ret = -ERANGE;
-	if (!ret)
-		snprintf(name, size, "%u-%u", pid, fd);
-out:
-	kfree(tmp);
-	return ret;
+	ret = kvmx_parse_u64s(buf, count, '-', v, 2);
+	if (ret)
+		return ret;
+	if (!v[0] || v[0] > INT_MAX || v[1] > INT_MAX)
+		return -ERANGE;
+	snprintf(name, size, "%llu-%llu", v[0], v[1]);
+	return 0;
 }
 
 static ssize_t detach_store(struct kobject *kobj, struct kobj_attribute *attr,

@@ -604,10 +604,10 @@ static ssize_t kvmx_sampler_store_uint(const char *buf, size_t count,
 				       unsigned int max)
 {
 	unsigned int v;
-	int ret = kstrtouint(buf, 0, &v);
+	int ret = kvmx_parse_uint(buf, count, &v);
 
 	if (ret)
-		return ret == -ERANGE ? -ERANGE : -EINVAL;
+		return ret;
 	if (!v)
 		return -EINVAL;
 	if (v < min || v > max)
@@ -655,10 +655,10 @@ static ssize_t enabled_store(struct kobject *k, struct kobj_attribute *a,
 			     const char *buf, size_t count)
 {
 	bool on;
-	int ret = kstrtobool(buf, &on);
+	int ret = kvmx_parse_bool(buf, count, &on);
 
 	if (ret)
-		return -EINVAL;
+		return ret;
 	mutex_lock(&kvmx_sampler_lock);
 	kvmx_sampler_forced = on;
 	ret = on ? kvmx_sampler_on() : 0;

@@ -361,16 +361,6 @@ static struct itax_vm *itax_vm_of(struct kobject *kobj)
 	return kvmx_vm_priv(kvmx_vm_from_kobj(kobj), &itax_client);
 }
 
-static int itax_parse_u64(const char *buf, u64 *v)
-{
-	int ret;
-
-	if (buf[0] == '-')
-		return -EINVAL;
-	ret = kstrtou64(buf, 0, v);
-	return ret == -ERANGE ? -ERANGE : ret ? -EINVAL : 0;
-}
-
 #define ITAX_SHOW_U64(name, expr)					\
 static ssize_t name##_show(struct kobject *kobj,			\
 			   struct kobj_attribute *attr, char *buf)	\
@@ -399,12 +389,12 @@ static ssize_t shares_store(struct kobject *kobj, struct kobj_attribute *attr,
 			    const char *buf, size_t count)
 {
 	struct itax_vm *iv = itax_vm_of(kobj);
-	s64 v;
-	int ret = kstrtos64(buf, 0, &v);
+	u64 v;
+	int ret = kvmx_parse_u64(buf, count, &v);
 
 	if (ret)
-		return ret == -ERANGE ? -ERANGE : -EINVAL;
-	ret = idle_tax_shares_check(v);
+		return ret;
+	ret = v > IDLE_TAX_SHARES_MAX ? -ERANGE : idle_tax_shares_check(v);
 	if (ret)
 		return ret;
 	if (!iv)
@@ -420,7 +410,7 @@ static ssize_t itax_store_limit(struct kobject *kobj, const char *buf,
 {
 	struct itax_vm *iv = itax_vm_of(kobj);
 	u64 v, lo, hi;
-	int ret = itax_parse_u64(buf, &v);
+	int ret = kvmx_parse_bytes(buf, count, &v);
 
 	if (ret)
 		return ret;
@@ -467,7 +457,7 @@ static ssize_t balloon_actual_bytes_store(struct kobject *kobj,
 {
 	struct itax_vm *iv = itax_vm_of(kobj);
 	u64 v;
-	int ret = itax_parse_u64(buf, &v);
+	int ret = kvmx_parse_bytes(buf, count, &v);
 
 	if (ret)
 		return ret;
@@ -604,11 +594,14 @@ static ssize_t tax_rate_store(struct kobject *kobj,
 			      struct kobj_attribute *attr, const char *buf,
 			      size_t count)
 {
-	unsigned int t;
-	int ret = idle_tax_tau_parse(buf, &t);
+	u64 t;
+	int ret = kvmx_parse_fixed(buf, count, 3, &t);
 
 	if (ret)
 		return ret;
+	/* Three decimals: per mille. */
+	if (t > IDLE_TAX_TAU_MAX)
+		return -ERANGE;
 	mutex_lock(&itax_lock);
 	itax_tau = t;
 	mutex_unlock(&itax_lock);
@@ -637,12 +630,16 @@ static ssize_t sample_pages_show(struct kobject *kobj,
 static ssize_t itax_store_sampler(const char *buf, size_t count, bool period)
 {
 	unsigned int p, n;
-	s64 v;
-	int ret = kstrtos64(buf, 0, &v);
+	u64 v;
+	int ret = kvmx_parse_u64(buf, count, &v);
 
 	if (ret)
-		return ret == -ERANGE ? -ERANGE : -EINVAL;
-	ret = period ? idle_tax_period_check(v) : idle_tax_sample_check(v);
+		return ret;
+	if (v > S64_MAX)
+		ret = -ERANGE;
+	else
+		ret = period ? idle_tax_period_check(v) :
+			       idle_tax_sample_check(v);
 	if (ret)
 		return ret;
 	kvmx_sampler_config(&p, &n);
@@ -674,7 +671,8 @@ static ssize_t sample_view_store(struct kobject *kobj,
 				 struct kobj_attribute *attr, const char *buf,
 				 size_t count)
 {
-	int i = sysfs_match_string(itax_view_names, buf);
+	int i = kvmx_parse_word(buf, count, itax_view_names,
+				ARRAY_SIZE(itax_view_names));
 
 	if (i < 0)
 		return -EINVAL;
@@ -692,20 +690,25 @@ static ssize_t pageout_show(struct kobject *kobj, struct kobj_attribute *attr,
 static ssize_t pageout_store(struct kobject *kobj, struct kobj_attribute *attr,
 			     const char *buf, size_t count)
 {
-	if (sysfs_streq(buf, "auto"))
-		WRITE_ONCE(itax_pageout_on, true);
-	else if (sysfs_streq(buf, "off"))
-		WRITE_ONCE(itax_pageout_on, false);
-	else
-		return -EINVAL;
+	static const char * const words[] = { "off", "auto" };
+	int i = kvmx_parse_word(buf, count, words, ARRAY_SIZE(words));
+
+	if (i < 0)
+		return i;
+	WRITE_ONCE(itax_pageout_on, i == 1);
 	return count;
 }
 
-static ssize_t itax_store_u64(const char *buf, size_t count, u64 *field,
-			      u64 min, u64 max)
+/*
+ * A number in @min..@max (@bytes: a size, where K, M, G and T count). A
+ * value outside is ERANGE, or EINVAL if it is 0.
+ */
+static ssize_t itax_store_u64(const char *buf, size_t count, bool bytes,
+			      u64 *field, u64 min, u64 max)
 {
 	u64 v;
-	int ret = itax_parse_u64(buf, &v);
+	int ret = bytes ? kvmx_parse_bytes(buf, count, &v) :
+			  kvmx_parse_u64(buf, count, &v);
 
 	if (ret)
 		return ret;
@@ -729,8 +732,8 @@ static ssize_t interval_ms_store(struct kobject *kobj,
 				 size_t count)
 {
 	u64 v = itax_interval_ms;
-	ssize_t ret = itax_store_u64(buf, count, &v, ITAX_INTERVAL_MIN_MS,
-				     ITAX_INTERVAL_MAX_MS);
+	ssize_t ret = itax_store_u64(buf, count, false, &v,
+				     ITAX_INTERVAL_MIN_MS, ITAX_INTERVAL_MAX_MS);
 
 	if (ret > 0)
 		WRITE_ONCE(itax_interval_ms, v);
@@ -748,7 +751,7 @@ static ssize_t pool_bytes_store(struct kobject *kobj,
 				size_t count)
 {
 	/* 0 is automatic; otherwise at most what RAM could hold. */
-	return itax_store_u64(buf, count, &itax_pool_bytes, 0,
+	return itax_store_u64(buf, count, true, &itax_pool_bytes, 0,
 			      (u64)totalram_pages() << PAGE_SHIFT);
 }
 
@@ -762,8 +765,8 @@ static ssize_t pageout_step_bytes_store(struct kobject *kobj,
 					struct kobj_attribute *attr,
 					const char *buf, size_t count)
 {
-	return itax_store_u64(buf, count, &itax_step_bytes, ITAX_REGION_BYTES,
-			      1ULL << 34);
+	return itax_store_u64(buf, count, true, &itax_step_bytes,
+			      ITAX_REGION_BYTES, 1ULL << 34);
 }
 
 static ssize_t balloon_grace_ms_show(struct kobject *kobj,
@@ -777,7 +780,8 @@ static ssize_t balloon_grace_ms_store(struct kobject *kobj,
 				      const char *buf, size_t count)
 {
 	u64 v = itax_grace_ms;
-	ssize_t ret = itax_store_u64(buf, count, &v, 0, ITAX_GRACE_MAX_MS);
+	ssize_t ret = itax_store_u64(buf, count, false, &v, 0,
+				     ITAX_GRACE_MAX_MS);
 
 	if (ret > 0)
 		WRITE_ONCE(itax_grace_ms, v);

@@ -509,52 +509,6 @@ int idle_tax_sample_check(s64 pages)
 	return 0;
 }
 
-int idle_tax_tau_parse(const char *s, unsigned int *permille)
-{
-	unsigned int v = 0, digits = 0, frac = 0;
-	bool point = false, any = false;
-
-	if (!s || !permille)
-		return -EINVAL;
-	if (*s == '-')
-		return -EINVAL;
-	if (*s == '+')
-		s++;
-	for (; *s && *s != '\n'; s++) {
-		if (*s == '.' && !point) {
-			point = true;
-			continue;
-		}
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		any = true;
-		if (!point) {
-			/* Any integer part above 0 is a rate of 1 or more. */
-			if (*s != '0')
-				v = IDLE_TAX_PERMILLE;
-			continue;
-		}
-		if (frac < 3) {
-			digits = digits * 10 + (unsigned int)(*s - '0');
-			frac++;
-		} else if (*s != '0') {
-			return -EINVAL;	/* finer than 0.001 */
-		}
-	}
-	if (*s == '\n' && s[1])
-		return -EINVAL;
-	if (!any)
-		return -EINVAL;
-	if (v)
-		return -ERANGE;
-	while (frac < 3) {
-		digits *= 10;
-		frac++;
-	}
-	*permille = digits;
-	return 0;
-}
-
 bool idle_tax_over_target(u64 resident, u64 target)
 {
 	return resident > target && resident - target > IDLE_TAX_SLACK_BYTES;

@@ -66,14 +66,6 @@
 int idle_tax_tau_check(s64 tau);
 
 /*
- * Parse a tax rate written as a decimal fraction ("0.75", ".5", "0", with
- * at most three significant decimals and an optional trailing newline)
- * into per mille. -EINVAL for a negative number, garbage or finer
- * precision; -ERANGE for 1 or more. @permille is set only on success.
- */
-int idle_tax_tau_parse(const char *s, unsigned int *permille);
-
-/*
  * k = 1 / (1 - tau) in 2^16 fixed point, rounded down: 4 << 16 for tau 750,
  * 1 << 16 for tau 0. 0 if tau is out of range.
  */

@@ -218,9 +218,9 @@ static ssize_t ksm_domain_store(struct kobject *kobj,
 	unsigned int domain;
 	int ret;
 
-	ret = kstrtouint(buf, 0, &domain);
+	ret = kvmx_parse_uint(buf, count, &domain);
 	if (ret)
-		return ret == -ERANGE ? -ERANGE : -EINVAL;
+		return ret;
 	if (domain > CMD_MAX_DOMAIN)
 		return -ERANGE;
 	if (!cv)
@@ -374,9 +374,9 @@ static ssize_t cmd_num_store(size_t off, const char *buf, size_t count)
 	unsigned int v;
 	int ret;
 
-	ret = kstrtouint(buf, 0, &v);
+	ret = kvmx_parse_uint(buf, count, &v);
 	if (ret)
-		return ret == -ERANGE ? -ERANGE : -EINVAL;
+		return ret;
 	spin_lock(&cmd_lock);
 	p = cmd_pending;
 	*cmd_field(&p, off) = v;
@@ -422,9 +422,10 @@ static ssize_t unique_filter_store(struct kobject *kobj,
 				   const char *buf, size_t count)
 {
 	bool on;
+	int ret = kvmx_parse_bool(buf, count, &on);
 
-	if (kstrtobool(buf, &on))
-		return -EINVAL;
+	if (ret)
+		return ret;
 	spin_lock(&cmd_lock);
 	cmd_pending.unique_filter = on;
 	spin_unlock(&cmd_lock);

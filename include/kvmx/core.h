@@ -176,6 +176,34 @@ const char *kvmx_memstate_name(enum kvmx_mem_state state);
 int kvmx_memstate_register_notifier(struct notifier_block *nb);
 int kvmx_memstate_unregister_notifier(struct notifier_block *nb);
 
+/*
+ * sysfs input: every kvmx knob parses what is written to it with these.
+ * They read exactly @count bytes of @buf, the count a store gets, and
+ * allow one trailing newline and nothing else: a NUL, a blank, a sign or
+ * "0x" is malformed. Numbers are decimal, leading zeros included ("010" is
+ * 10). 0, -EINVAL for malformed input or -ERANGE for a value too large for
+ * the result, which is written only on success. The grammar is in
+ * core/knob_parse.h.
+ */
+int kvmx_parse_u64(const char *buf, size_t count, u64 *v);
+int kvmx_parse_uint(const char *buf, size_t count, unsigned int *v);
+/* Bytes: a number, optionally followed by K, M, G or T (or k, m, g, t). */
+int kvmx_parse_bytes(const char *buf, size_t count, u64 *v);
+/* Exactly @n numbers, separated by one @sep each. */
+int kvmx_parse_u64s(const char *buf, size_t count, char sep, u64 *v,
+		    unsigned int n);
+/*
+ * A decimal fraction with at most @decimals digits after the point, in
+ * units of 10^-@decimals ("0.75" is 750 with three); "0." is malformed.
+ */
+int kvmx_parse_fixed(const char *buf, size_t count, unsigned int decimals,
+		     u64 *v);
+/* 1, y, Y or on; 0, n, N or off. */
+int kvmx_parse_bool(const char *buf, size_t count, bool *v);
+/* The index of the one of the @n @words that @buf is exactly, or -EINVAL. */
+int kvmx_parse_word(const char *buf, size_t count, const char *const *words,
+		    unsigned int n);
+
 /* /sys/kernel/kvmx: feature modules add their global knobs below it. */
 struct kobject *kvmx_sysfs_root(void);
 

@@ -1,13 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# idle_tax knobs: defaults, every bad value gets a clear errno, limits hold
+# idle_tax knobs: defaults, every bad value gets a clear errno (every
+# writable file form by form: decimal only, a leading zero still decimal,
+# one optional newline, no sign, base prefix, blank or NUL; sizes with K,
+# M, G or T on the *_bytes files; tax_rate a fraction with at most three
+# decimals), limits hold
 # when the pool cannot cover the minimums, and the module unloads and loads
 # again while guests run.
 # kvmx-timeout: 300
 . "$(dirname "$0")/../lib/tap.sh"
 
-tap_plan 49
+tap_plan 296
 kvmx_unload_all
 check "kvmx_core and idle_tax load" kvmx_load_idle_tax
 expect "global defaults" \
@@ -39,6 +43,110 @@ expect_errno "pageout 'sometimes'" EINVAL $ITAX/pageout sometimes
 expect_errno "sample_view 1g" EINVAL $ITAX/sample_view 1g
 expect_errno "pageout_step_bytes 0" EINVAL $ITAX/pageout_step_bytes 0
 expect_errno "balloon_grace_ms 600001" ERANGE $ITAX/balloon_grace_ms 600001
+
+expect_forms $ITAX/tax_rate <<EOF
+0.75	OK	0.750
+0	OK	0.000
+.5\n	OK	0.500
+00.25	OK	0.250
+0.750\n	OK	0.750
+0.	EINVAL
+0.\n	EINVAL
+.	EINVAL
++0.5	EINVAL
+-0	EINVAL
+0.7500	EINVAL
+0.75\0junk	EINVAL
+0.75\0	EINVAL
+\0400.75	EINVAL
+0.75\040	EINVAL
+0\040.75	EINVAL
+0.75\n\n	EINVAL
+0x0.5	EINVAL
+0,75	EINVAL
+0.5K	EINVAL
+1.000	ERANGE
+99999999999999999999	ERANGE
+EOF
+expect_forms $ITAX/period_ms <<EOF
+$(plain_forms 30000)
+0100	OK	100
+08	ERANGE
+30000	OK	30000
+EOF
+expect_forms $ITAX/sample_pages <<EOF
+$(plain_forms 100)
+010	OK	10
+100	OK	100
+EOF
+expect_forms $ITAX/interval_ms <<EOF
+$(plain_forms 1000)
+0100	OK	100
+1000	OK	1000
+EOF
+expect_forms $ITAX/balloon_grace_ms <<EOF
+$(plain_forms 10000)
+0	OK	0
+10000	OK	10000
+EOF
+expect_forms $ITAX/sample_view <<EOF
+4k	OK	4k
+2m\n	OK	2m
+auto	OK	auto
+auto\0junk	EINVAL
+auto\040	EINVAL
+\040auto	EINVAL
+AUTO	EINVAL
+4K	EINVAL
+aut	EINVAL
+auto\n\n	EINVAL
+EOF
+expect_forms $ITAX/pageout <<EOF
+off	OK	off
+auto\n	OK	auto
+auto\0junk	EINVAL
+off\040	EINVAL
+Auto	EINVAL
+of	EINVAL
+auto\n\n	EINVAL
+EOF
+# Sizes: K, M, G and T (or k, m, g, t) are binary multiples.
+expect_forms $ITAX/pool_bytes <<EOF
+$(number_forms 0)
+64M	OK	67108864
+64m\n	OK	67108864
+1G	OK	1073741824
+1g\n	OK	1073741824
+4K	OK	4096
+4k	OK	4096
+010M	OK	10485760
+1T	ERANGE
+16777216T	ERANGE
+M	EINVAL
+64MB	EINVAL
+64KiB	EINVAL
+64\040M	EINVAL
+64M\040	EINVAL
+64M\0	EINVAL
+64M\0junk	EINVAL
+1P	EINVAL
+1.5G	EINVAL
++64M	EINVAL
+0x40M	EINVAL
+0	OK	0
+EOF
+expect_forms $ITAX/pageout_step_bytes <<EOF
+$(number_forms 67108864)
+2M	OK	2097152
+2048k	OK	2097152
+16G	OK	17179869184
+16385M	ERANGE
+1M	ERANGE
+0K	EINVAL
+64MB	EINVAL
+64M\0junk	EINVAL
+64M	OK	67108864
+EOF
 echo 500 >$ITAX/period_ms
 expect "period_ms reaches the sampler" "$(cat $KVMX_SYS/sampler/period_ms)" 500
 
@@ -50,6 +158,37 @@ d=$KVMX_SYS/vms/$vm/idle_tax
 size=$(cat "$KVMX_SYS/vms/$vm/memory_bytes")
 expect "per-VM defaults" "$(itax $vm shares) $(itax $vm min_bytes) $(itax $vm max_bytes)" \
 	"1000 0 $size"
+expect_forms $d/shares "$vm shares" <<EOF
+$(plain_forms 1000)
+01000000	OK	1000000
+1000	OK	1000
+EOF
+expect_forms $d/max_bytes "$vm max_bytes" <<EOF
+128M	OK	134217728
+131072K	OK	134217728
+1G	ERANGE
+1T	ERANGE
+64MB	EINVAL
+128M\0junk	EINVAL
+$(number_forms "$size")
+EOF
+expect_forms $d/min_bytes "$vm min_bytes" <<EOF
+32M	OK	33554432
+4k\n	OK	4096
+1G	ERANGE
++4096	EINVAL
+0x1000	EINVAL
+4096\0junk	EINVAL
+64MB	EINVAL
+$(number_forms 0)
+EOF
+expect_forms $d/balloon_actual_bytes "$vm balloon_actual_bytes" <<EOF
+128M	OK	134217728
+1T	ERANGE
+128MB	EINVAL
+128M\0junk	EINVAL
+$(number_forms 0)
+EOF
 expect_errno "shares 0" EINVAL $d/shares 0
 expect_errno "shares -3" EINVAL $d/shares -3
 expect_errno "shares 1000001" ERANGE $d/shares 1000001

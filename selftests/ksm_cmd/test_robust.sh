@@ -1,14 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# ksm_cmd knobs reject bad values; a competing IPMODIFY user of
+# ksm_cmd knobs reject bad values, form by form (decimal only, a leading
+# zero still decimal, one optional newline, no sign, base prefix, blank or
+# NUL; booleans exactly 1, y, Y, on, 0, n, N or off); a competing IPMODIFY user of
 # memcmp_pages makes loading fail with a clear message; switching
 # classifiers and loading and unloading the modules while ksmd is busy
 # leaves KSM merging and every page intact.
 # kvmx-timeout: 900
 . "$(dirname "$0")/../lib/tap.sh"
 
-tap_plan 31
+tap_plan 147
 kvmx_unload_all
 ksm_unmerge_all
 
@@ -39,6 +41,44 @@ expect_errno "history -1" EINVAL $K/history -1
 expect_errno "unique_filter 2" EINVAL $K/unique_filter 2
 expect_errno "unique_filter 'maybe'" EINVAL $K/unique_filter maybe
 expect_errno "unique_filter -1" EINVAL $K/unique_filter -1
+expect_forms $K/classifier <<EOF
+checksum\n	OK	checksum
+address	OK	address
+checksum	OK	checksum
+checksum\0junk	EINVAL
+checksum\0	EINVAL
+checksum\040	EINVAL
+\040checksum	EINVAL
+Checksum	EINVAL
+check	EINVAL
+checksum\n\n	EINVAL
+EOF
+expect_forms $K/classes <<EOF
+$(plain_forms 8)
+0x40	EINVAL
+010	OK	10
+4294967304	ERANGE
+08	OK	8
+EOF
+expect_forms $K/subblocks <<EOF
+$(plain_forms 8)
+04	OK	4
+4294967304	ERANGE
+08	OK	8
+EOF
+expect_forms $K/history <<EOF
+$(plain_forms 4)
+010	ERANGE
+04	OK	4
+EOF
+expect_forms $K/unique_filter <<EOF
+$(bool_forms)
+1	OK	1
+EOF
+expect "unique_filter, 1737 bytes starting with T" \
+	"$(write_form $K/unique_filter "$(long_junk T)")" EINVAL
+expect "unique_filter, 1737 bytes starting with 1" \
+	"$(write_form $K/unique_filter "$(long_junk 1)")" EINVAL
 expect "knobs unchanged by bad writes" \
 	"$(cat $K/classes) $(cat $K/subblocks) $(cat $K/history) $(cat $K/unique_filter)" \
 	"8 8 4 1"
@@ -112,6 +152,17 @@ for i in 1 2; do
 done
 expect "every page of the four VMs verifies" $bad 0
 echo 0 >"$KSM/run"
+# ksm_domain: a zero-padded tenant id is that id, never octal.
+v1=$KVMX_SYS/vms/$(vm_of_pid "$(guest_pid r1)")
+expect_forms "$v1/ksm_domain" "r1 ksm_domain" <<EOF
+$(plain_forms 10)
+010	OK	10
+065536	ERANGE
+065535	OK	65535
+0x40	EINVAL
+4294967297	ERANGE
+0	OK	0
+EOF
 for i in 1 2; do guest stop r$i; done
 kvmx_unload_all
 ksm_unmerge_all

@@ -82,6 +82,112 @@ expect_errno() {
 	fi
 }
 
+# write_form FILE FORMAT: write what printf makes of FORMAT to FILE in one
+# write(2), so that a \0 or a second \n in FORMAT is really in the buffer
+# the kernel gets; print OK or the errno name. It is coreutils' printf,
+# which buffers up to 4 KiB: bash's own writes every line on its own.
+write_form() {
+	local err
+	err=$(LC_ALL=C env printf -- "$2" 2>&1 >"$1") && { echo OK; return 0; }
+	case $err in
+	*"Invalid argument") echo EINVAL ;;
+	*"Numerical result out of range") echo ERANGE ;;
+	*"No such file or directory") echo ENOENT ;;
+	*"No such process") echo ESRCH ;;
+	*"File exists") echo EEXIST ;;
+	*"No such device") echo ENODEV ;;
+	*) echo "$err" ;;
+	esac
+}
+
+# expect_forms FILE [NAME]: one test per line of stdin, "FORMAT WANT
+# [VALUE]". FORMAT goes to FILE through write_form (\040 is a space, \t a
+# tab, \0 a NUL, \n a newline); WANT is OK or the errno name; VALUE is
+# what FILE reads afterwards, by default what it read before. A
+# write-only FILE takes - as VALUE. Feed it with a here document: through
+# a pipe the tests would count in a subshell, and the test host has no
+# /dev/fd for <(...).
+expect_forms() {
+	local f=$1 name=${2:-${1#"$KVMX_SYS"/}} fmt want val before got now
+	while read -r fmt want val; do
+		case $fmt in '' | '#'*) continue ;; esac
+		before=-
+		[ "$val" = - ] || before=$(cat "$f")
+		got=$(write_form "$f" "$fmt")
+		now=-
+		[ "$val" = - ] || now=$(cat "$f")
+		[ -n "$val" ] || val=$before
+		if [ "$got" = "$want" ] && [ "$now" = "$val" ]; then
+			ok "$name '$fmt': $want, reads $val"
+		else
+			not_ok "$name '$fmt': expected $want and $val, got $got and $now"
+		fi
+	done
+}
+
+# number_forms V: lines for expect_forms that every decimal knob treats
+# alike, V being a valid value that the knob reads back as V. Leading
+# zeros are decimal; a sign, a base prefix, a blank, a NUL, a second
+# newline or a point is EINVAL; beyond 64 bits is ERANGE. 14 lines.
+number_forms() {
+	cat <<EOF
+0$1	OK	$1
+00$1\n	OK	$1
+0x$1	EINVAL
++$1	EINVAL
+-$1	EINVAL
+\040$1	EINVAL
+$1\040	EINVAL
+\t$1	EINVAL
+$1\0junk	EINVAL
+$1\0	EINVAL
+$1\n\n	EINVAL
+$1.0	EINVAL
+\n	EINVAL
+99999999999999999999	ERANGE
+EOF
+}
+
+# plain_forms V: number_forms V, and size suffixes are EINVAL. 16 lines.
+plain_forms() {
+	number_forms "$1"
+	printf '%s\tEINVAL\n' "${1}K" "${1}m"
+}
+
+# bool_forms: lines for expect_forms on a boolean knob that reads 1 or 0.
+# Exactly 1, y, Y, on, 0, n, N and off are booleans. Ends at 0. 24 lines.
+bool_forms() {
+	cat <<'EOF'
+1	OK	1
+0\n	OK	0
+y	OK	1
+n	OK	0
+Y\n	OK	1
+N\n	OK	0
+on	OK	1
+off\n	OK	0
+none	EINVAL
+Tjunk	EINVAL
+140953X	EINVAL
+yes	EINVAL
+ON	EINVAL
+t	EINVAL
+2	EINVAL
+01	EINVAL
++1	EINVAL
+0x1	EINVAL
+\0401	EINVAL
+1\040	EINVAL
+1\0junk	EINVAL
+on\0	EINVAL
+1\n\n	EINVAL
+\n	EINVAL
+EOF
+}
+
+# long_junk C: C and then 1736 digits, 1737 bytes in all.
+long_junk() { printf '%s%01736d' "$1" 0; }
+
 # Load kvmx_core from the build tree (and unload it at exit if we did).
 kvmx_load_core() {
 	if [ ! -d /sys/module/kvmx_core ]; then

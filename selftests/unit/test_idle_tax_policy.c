@@ -788,49 +788,6 @@ static void test_checks(void)
 	      "sample size 10001: ERANGE");
 }
 
-/* @s with newlines shown as \\n, for a one-line test name. */
-static const char *shown(const char *s)
-{
-	static char buf[64];
-	size_t o = 0;
-
-	for (; *s && o + 3 < sizeof(buf); s++) {
-		if (*s == '\n') {
-			buf[o++] = '\\';
-			buf[o++] = 'n';
-		} else {
-			buf[o++] = *s;
-		}
-	}
-	buf[o] = 0;
-	return buf;
-}
-
-static void test_tau_parse(void)
-{
-	static const struct { const char *in; int ret; unsigned int pm; } c[] = {
-		{ "0.75", 0, 750 }, { "0.75\n", 0, 750 }, { ".5", 0, 500 },
-		{ "0", 0, 0 }, { "0.0", 0, 0 }, { "0.999", 0, 999 },
-		{ "0.9990", 0, 999 }, { "+0.25", 0, 250 }, { "00.1", 0, 100 },
-		{ "1", -ERANGE, 0 }, { "1.0", -ERANGE, 0 }, { "2.5", -ERANGE, 0 },
-		{ "10", -ERANGE, 0 }, { "-0.5", -EINVAL, 0 }, { "-1", -EINVAL, 0 },
-		{ "", -EINVAL, 0 }, { "\n", -EINVAL, 0 }, { ".", -EINVAL, 0 },
-		{ "abc", -EINVAL, 0 }, { "0.7.5", -EINVAL, 0 },
-		{ "0.7501", -EINVAL, 0 }, { "0.75x", -EINVAL, 0 },
-		{ "0.75\n\n", -EINVAL, 0 }, { " 0.75", -EINVAL, 0 },
-	};
-	unsigned int i, pm;
-
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		pm = 12345;
-		int ret = idle_tax_tau_parse(c[i].in, &pm);
-
-		CHECK(ret == c[i].ret && (ret || pm == c[i].pm) &&
-		      (!ret || pm == 12345),
-		      "tau parse '%s' gives %d (%u)", shown(c[i].in), c[i].ret, c[i].pm);
-	}
-}
-
 static void test_reclaim_order(void)
 {
 	const u64 M = 1ULL << 20;
@@ -878,7 +835,6 @@ static void test_reclaim_order(void)
 int main(void)
 {
 	test_reclaim_order();
-	test_tau_parse();
 	test_tax_rate();
 	test_active();
 	test_rho();
