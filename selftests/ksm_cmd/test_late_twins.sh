@@ -117,7 +117,7 @@ echo 0 >"$KSM/run"
 as_stock() {
 	local v=${passes[$1,$2]} s=${passes[stock,$2]}
 	case "$v$s" in *+*) return 1 ;; esac
-	[ $((4 * v)) -le $((5 * s + 4)) ] || [ "$v" -le $((s + 18)) ]
+	[ $((4 * v)) -le $((5 * s + 4)) ] || [ "$v" -le 30 ]
 }
 for w in ksm aged late; do
 	check "stock KSM merges the '$w' twins (${passes[stock,$w]} passes)" \
