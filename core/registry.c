@@ -244,10 +244,10 @@ static ssize_t memslots_show(struct kobject *kobj, struct kobj_attribute *attr,
 			  kvmx_vm_mem_sum(kvmx_vm_from_kobj(kobj)).slots);
 }
 
-static struct kobj_attribute kvmx_vm_attr_pid = __ATTR_RO(pid);
+static struct kobj_attribute kvmx_vm_attr_pid = __ATTR_RO_MODE(pid, 0400);
 static struct kobj_attribute kvmx_vm_attr_memory_bytes =
-	__ATTR_RO(memory_bytes);
-static struct kobj_attribute kvmx_vm_attr_memslots = __ATTR_RO(memslots);
+	__ATTR_RO_MODE(memory_bytes, 0400);
+static struct kobj_attribute kvmx_vm_attr_memslots = __ATTR_RO_MODE(memslots, 0400);
 
 static struct attribute *kvmx_vm_attrs[] = {
 	&kvmx_vm_attr_pid.attr,

@@ -537,7 +537,8 @@ static ssize_t sample_show(struct kobject *kobj, struct kobj_attribute *attr,
 			  r.touched, r.sampled_2m, r.touched_2m);
 }
 
-static struct kobj_attribute kvmx_attr_sample = __ATTR_RO(sample);
+static struct kobj_attribute kvmx_attr_sample =
+	__ATTR_RO_MODE(sample, 0400);
 static struct attribute *kvmx_sampler_vm_attrs[] = {
 	&kvmx_attr_sample.attr,
 	NULL,

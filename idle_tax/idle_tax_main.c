@@ -515,16 +515,16 @@ static ssize_t rho_show(struct kobject *kobj, struct kobj_attribute *attr,
 }
 
 static struct kobj_attribute itax_vm_attr_list[] = {
-	__ATTR_RW(shares),
-	__ATTR_RW(min_bytes),
-	__ATTR_RW(max_bytes),
-	__ATTR_RW(balloon_actual_bytes),
-	__ATTR_RO(active_permille),
-	__ATTR_RO(rho),
-	__ATTR_RO(target_bytes),
-	__ATTR_RO(balloon_target_bytes),
-	__ATTR_RO(resident_bytes),
-	__ATTR_RO(reclaimed_bytes),
+	__ATTR_RW_MODE(shares, 0600),
+	__ATTR_RW_MODE(min_bytes, 0600),
+	__ATTR_RW_MODE(max_bytes, 0600),
+	__ATTR_RW_MODE(balloon_actual_bytes, 0600),
+	__ATTR_RO_MODE(active_permille, 0400),
+	__ATTR_RO_MODE(rho, 0400),
+	__ATTR_RO_MODE(target_bytes, 0400),
+	__ATTR_RO_MODE(balloon_target_bytes, 0400),
+	__ATTR_RO_MODE(resident_bytes, 0400),
+	__ATTR_RO_MODE(reclaimed_bytes, 0400),
 };
 
 static struct attribute *itax_vm_attrs[ARRAY_SIZE(itax_vm_attr_list) + 1];

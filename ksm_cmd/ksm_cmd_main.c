@@ -259,8 +259,10 @@ static ssize_t ksm_tracked_pages_show(struct kobject *kobj,
 	return sysfs_emit(buf, "%ld\n", cv ? atomic_long_read(&cv->tracked) : 0);
 }
 
-static struct kobj_attribute cmd_attr_domain = __ATTR_RW(ksm_domain);
-static struct kobj_attribute cmd_attr_tracked = __ATTR_RO(ksm_tracked_pages);
+static struct kobj_attribute cmd_attr_domain =
+	__ATTR_RW_MODE(ksm_domain, 0600);
+static struct kobj_attribute cmd_attr_tracked =
+	__ATTR_RO_MODE(ksm_tracked_pages, 0400);
 
 static struct attribute *cmd_vm_attrs[] = {
 	&cmd_attr_domain.attr,

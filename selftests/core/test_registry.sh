@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The VM registry with real guests: automatic attach from KVM's uevent, the
-# per-VM directory's facts, and detach when QEMU exits (killed or quit).
+# per-VM directory's facts and its modes (root only), and detach when QEMU
+# exits (killed or quit).
 # kvmx-timeout: 300
 . "$(dirname "$0")/../lib/tap.sh"
 
-tap_plan 16
+tap_plan 18
 kvmx_unload_all
 check "kvmx_core loads" kvmx_load_core
 
@@ -33,6 +34,16 @@ rw=$(awk -v id="$id" '$1 == id { on = 1; next } /^[^ ]/ { on = 0 }
 	on && $1 == "slot" && $NF == "rw" { n += $6 } END { print n * 4096 }' \
 	"$KVMX_DBG/vms")
 check "writable slots in debugfs add up to memory_bytes" test "$rw" = "$bytes"
+
+# A tenant's memory figures and settings are the operator's alone: every
+# per-VM file, the modules' groups included, is root's only.
+kvmx_load_ksm_cmd && kvmx_load_idle_tax
+nfiles=$(find "$KVMX_SYS/vms/$id/" -type f | wc -l)
+loose=$(find "$KVMX_SYS/vms/$id/" -type f -perm /077 -printf '%P ')
+check "per-VM files with ksm_cmd and idle_tax: $nfiles files" test "$nfiles" -ge 10
+expect "no per-VM file is readable or writable by others" "$loose" ""
+rmmod idle_tax
+rmmod ksm_cmd
 
 guest start r2 --mem 256 --backend memfd >/dev/null
 p2=$(guest_pid r2)
