@@ -121,8 +121,14 @@ static unsigned long kvmx_kpending = ULONG_MAX;
 static unsigned long kvmx_ksm_seq;
 static unsigned int kvmx_ksm_nsub;
 static bool kvmx_ksm_classless;
+static bool kvmx_ksm_content;
+/*
+ * The last two pages ksmd found equal, with the key they were compared
+ * under and the key generation that key belongs to (kvmx_ksm_gen).
+ */
 static struct {
 	unsigned long pfn[2];
+	unsigned long gen;
 	struct kvmx_ksm_key key;
 	const void *owner;
 	bool valid;
@@ -167,6 +173,9 @@ static struct {
 	u64 cross_vm;		/* content comparisons between two VMs' pages */
 	u64 key_cache_hits;
 	u64 kpages_dropped;	/* records of merges KSM undid */
+	u64 stale_keys;		/* new KSM pages whose key changed in flight */
+	u64 swapin_passes;	/* unmerges that faulted swapped pages in */
+	u64 content_keys;	/* classes read from the content of a page */
 	u64 unique_volatile;	/* checksums reported changed: seen once */
 	u64 unique_resizes;	/* filter tables swapped in */
 } kvmx_ksm_st;
@@ -554,6 +563,28 @@ static void kvmx_ksm_key_unknown(struct kvmx_ksm_key *key)
  */
 static void kvmx_kpage_drop(unsigned long pfn);
 
+static u64 kvmx_xxh64_buf(const void *buf, size_t len);
+
+/*
+ * The class of a page the policy has no history of, under content classes:
+ * the one its content gives (a read of the page, cached with the key).
+ */
+static void kvmx_ksm_content_key(const struct kvmx_ksm_policy *pol,
+				 struct page *page, struct kvmx_ksm_key *key)
+{
+	const void *p;
+	u64 hash;
+
+	if (key->protect || !READ_ONCE(kvmx_ksm_content))
+		return;
+	p = kmap_local_page(page);
+	hash = kvmx_xxh64_buf(p, PAGE_SIZE);
+	kunmap_local(p);
+	key->class = pol->hash_class(hash);
+	key->stat_class = key->class % KVMX_KSM_STAT_CLASSES;
+	kvmx_ksm_st.content_keys++;
+}
+
 static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 			    struct page *page, struct kvmx_ksm_key *key,
 			    unsigned long *order, const void **owner)
@@ -601,6 +632,8 @@ static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 		kvmx_ksm_st.kpages_unknown++;
 		if (pol->isolating && pol->isolating())
 			kvmx_ksm_key_unknown(key);
+		else
+			kvmx_ksm_content_key(pol, page, key);
 		return;
 	case PAGE_MAPPING_ANON:
 		switch (kvmx_ksm_lookup(folio, page, mapping, &pg)) {
@@ -609,12 +642,15 @@ static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 			pol->page_key(&pg, kvmx_ksm_seq, key);
 			if (key->stat_class >= KVMX_KSM_STAT_CLASSES)
 				key->stat_class = KVMX_KSM_STAT_CLASSES - 1;
+			if (pg.gfn == U64_MAX)
+				kvmx_ksm_content_key(pol, page, key);
 			return;
 		case KVMX_PAGE_UNKNOWN:
 			kvmx_ksm_st.unknown_anon++;
 			kvmx_ksm_key_unknown(key);
 			return;
 		default:
+			kvmx_ksm_content_key(pol, page, key);
 			return;
 		}
 	default:
@@ -720,6 +756,8 @@ static void kvmx_kpending_resolve(void)
 
 void kvmx_ksm_keys_changed(void)
 {
+	/* Whoever sees the new generation sees the key change before it. */
+	smp_mb__before_atomic();
 	atomic_long_inc(&kvmx_ksm_gen);
 }
 EXPORT_SYMBOL_GPL(kvmx_ksm_keys_changed);
@@ -776,7 +814,7 @@ static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 	struct kvmx_ksm_class_stats *cs;
 	struct kcmp_page c1, c2;
 	const void *vm1, *vm2;
-	unsigned long o1, o2;
+	unsigned long o1, o2, gen;
 	unsigned int bytes;
 	int ret;
 
@@ -791,6 +829,8 @@ static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 		rcu_read_unlock();
 		return kvmx_ksm_content_cmp(page1, page2, &bytes);
 	}
+	/* Read first: the keys below are of this generation or a later one. */
+	gen = atomic_long_read_acquire(&kvmx_ksm_gen);
 	kvmx_ksm_key_cached(pol, page1, &k1, &o1, &vm1);
 	kvmx_ksm_key_cached(pol, page2, &k2, &o2, &vm2);
 	rcu_read_unlock();
@@ -813,6 +853,7 @@ static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 	if (!ret) {
 		kvmx_ksm_last_equal.pfn[0] = page_to_pfn(page1);
 		kvmx_ksm_last_equal.pfn[1] = page_to_pfn(page2);
+		kvmx_ksm_last_equal.gen = gen;
 		kvmx_ksm_last_equal.key = k1;
 		kvmx_ksm_last_equal.owner = vm1 ? vm1 : vm2;
 		kvmx_ksm_last_equal.valid = true;
@@ -1106,14 +1147,17 @@ static void kvmx_tp_start_scan(void *data, int seq, u32 rmap_entries)
 {
 	const struct kvmx_ksm_policy *pol;
 	struct kvmx_ksm_pass pass = { 0 };
+	bool content = false;
 
 	kvmx_kpending_resolve();
 	kvmx_ksm_seq++;
 	kvmx_ksm_st.passes++;
 	rcu_read_lock();
 	pol = rcu_dereference(kvmx_ksm_pol);
-	if (pol)
+	if (pol) {
 		pol->start_scan(kvmx_ksm_seq, &pass);
+		content = pass.content_classes && pol->hash_class;
+	}
 	rcu_read_unlock();
 	if (pass.nsub > KVMX_KSM_MAX_SUBBLOCKS || !is_power_of_2(pass.nsub))
 		pass.nsub = 0;
@@ -1123,6 +1167,7 @@ static void kvmx_tp_start_scan(void *data, int seq, u32 rmap_entries)
 	kvmx_uq_start_pass(pass.hold_unique, rmap_entries);
 	WRITE_ONCE(kvmx_ksm_nsub, pass.nsub);
 	WRITE_ONCE(kvmx_ksm_classless, pass.ksm_classless);
+	WRITE_ONCE(kvmx_ksm_content, content);
 	queue_work(system_unbound_wq, &kvmx_ksm_refresh_work);
 }
 
@@ -1175,10 +1220,27 @@ static void kvmx_tp_merge_ksm(void *data, void *ksm_page, unsigned long pfn,
 	if (current != kvmx_ksmd || err)
 		return;
 	if (!ksm_page) {
-		/* The page at @pfn became a new KSM page. */
-		if (kvmx_ksm_last_equal.valid &&
-		    (kvmx_ksm_last_equal.pfn[0] == pfn ||
-		     kvmx_ksm_last_equal.pfn[1] == pfn)) {
+		/*
+		 * The page at @pfn became a new KSM page, with no comparison
+		 * under its VM's mmap lock: its key is the one it was found
+		 * equal under, unless keys changed since. A domain move
+		 * bumps the generation before its unmerge takes the mmap
+		 * write lock, and this merge step held the read lock. So
+		 * either the step ran first and the unmerge breaks the page,
+		 * or the unmerge ran first and the bump is visible here: the
+		 * stale key is not kept, and the page, its key unknown,
+		 * equals nothing (the second step fails, KSM breaks it).
+		 */
+		bool found = kvmx_ksm_last_equal.valid &&
+			     (kvmx_ksm_last_equal.pfn[0] == pfn ||
+			      kvmx_ksm_last_equal.pfn[1] == pfn);
+
+		if (found && kvmx_ksm_last_equal.gen !=
+			     atomic_long_read(&kvmx_ksm_gen)) {
+			kvmx_ksm_st.stale_keys++;
+			found = false;
+		}
+		if (found) {
 			kvmx_ksm_record(pfn, &kvmx_ksm_last_equal.key,
 					kvmx_ksm_last_equal.owner);
 			row = kvmx_ksm_last_equal.key.stat_class;
@@ -1421,16 +1483,51 @@ EXPORT_SYMBOL_GPL(kvmx_ksm_unregister_policy);
 
 /* --- unmerge --------------------------------------------------------------- */
 
+/*
+ * Fault the swapped-out pages of @vma back in. MADV_UNMERGEABLE breaks
+ * the KSM pages a VM maps and those under migration, not swap entries:
+ * a KSM page that reclaim unmapped but has not freed yet stays in the swap
+ * cache, and the fault that maps it again maps the shared page as it is
+ * (ksm_might_need_to_copy() keeps a KSM folio that has a stable node).
+ * Once they are present, the unmerge that follows breaks them. Reads only:
+ * a hole gets the zero page, nothing is allocated. The caller holds the
+ * mmap lock for writing, so that nothing maps the pages in between; reclaim
+ * can still unmap one again, which leaves it for the next move (stated in
+ * the README).
+ */
+static int kvmx_ksm_swapin(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	unsigned long addr = vma->vm_start, n;
+	long got;
+
+	mmap_assert_write_locked(mm);
+	while (addr < vma->vm_end) {
+		if (signal_pending(current))
+			return -ERESTARTSYS;
+		n = min((vma->vm_end - addr) >> PAGE_SHIFT, 512UL);
+		got = get_user_pages_remote(mm, addr, n, 0, NULL, NULL);
+		if (got == -EINTR)
+			return -ERESTARTSYS;
+		/* A page that cannot be read is no KSM page either: skip it. */
+		addr += got > 0 ? got << PAGE_SHIFT : PAGE_SIZE;
+		cond_resched();
+	}
+	kvmx_ksm_st.swapin_passes++;
+	return 0;
+}
+
 int kvmx_ksm_unmerge_vm(struct kvmx_vm *vm)
 {
 	struct mm_struct *mm = kvmx_vm_mm(vm);
 	struct vma_iterator vmi;
 	struct vm_area_struct *vma;
+	bool swapped;
 	int ret = 0;
 
 	if (!mmget_not_zero(mm))
 		return -ESRCH;
 	mmap_write_lock(mm);
+	swapped = get_mm_counter(mm, MM_SWAPENTS) > 0;
 	vma_iter_init(&vmi, mm, 0);
 	for_each_vma(vmi, vma) {
 		/*
@@ -1441,6 +1538,11 @@ int kvmx_ksm_unmerge_vm(struct kvmx_vm *vm)
 
 		if (!(flags & VM_MERGEABLE))
 			continue;
+		if (swapped) {
+			ret = kvmx_ksm_swapin(mm, vma);
+			if (ret)
+				break;
+		}
 		ret = ksm_madvise(vma, vma->vm_start, vma->vm_end,
 				  MADV_UNMERGEABLE, &flags);
 		if (ret)
@@ -1498,7 +1600,8 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   "kpages_recorded %llu\nkpages_unknown %llu\n"
 		   "unknown_anon %llu\nnomem %llu\nmap_rebuilds %llu\n"
 		   "cross_vm_compares %llu\nkey_cache_hits %llu\n"
-		   "kpages_dropped %llu\n",
+		   "kpages_dropped %llu\nstale_keys %llu\n"
+		   "swapin_passes %llu\ncontent_keys %llu\n",
 		   kvmx_ksm_st.passes, t.calls, t.compares, t.bytes,
 		   t.key_settled, t.merges, kvmx_ksm_st.zero_merges,
 		   kvmx_ksm_st.checksums, kvmx_ksm_st.checksums_vm,
@@ -1506,7 +1609,8 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   kvmx_ksm_st.kpages_unknown, kvmx_ksm_st.unknown_anon,
 		   kvmx_ksm_st.nomem, kvmx_ksm_st.map_rebuilds,
 		   kvmx_ksm_st.cross_vm, kvmx_ksm_st.key_cache_hits,
-		   kvmx_ksm_st.kpages_dropped);
+		   kvmx_ksm_st.kpages_dropped, kvmx_ksm_st.stale_keys,
+		   kvmx_ksm_st.swapin_passes, kvmx_ksm_st.content_keys);
 	seq_printf(m, "unique_filter %s\nunique_volatile %llu\n"
 		   "unique_table_bytes %lu\nunique_resizes %llu\n",
 		   READ_ONCE(kvmx_uq_want) ? "on" : "off",

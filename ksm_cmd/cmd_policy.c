@@ -98,6 +98,11 @@ static u32 cmd_fold(u64 h)
 	return (u32)h ^ (u32)(h >> 32);
 }
 
+u32 cmd_hash_class(u64 hash)
+{
+	return cmd_fold(hash);
+}
+
 static u8 cmd_sig8(u64 h)
 {
 	h ^= h >> 32;

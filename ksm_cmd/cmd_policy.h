@@ -67,6 +67,13 @@ const char *cmd_classifier_name(enum cmd_classifier c);
 int cmd_classifier_parse(const char *buf, size_t len);
 /* Checksums needed per page per pass: 0, 1 or p->subblocks. */
 unsigned int cmd_subblocks_needed(const struct cmd_params *p);
+
+/*
+ * The checksum classifier's class of content whose whole-page hash is
+ * @hash: what cmd_page_class() gives a page scanned with one sub-block of
+ * that hash. For pages of which there is no record.
+ */
+u32 cmd_hash_class(u64 hash);
 int cmd_params_check(const struct cmd_params *p);
 
 /*

@@ -36,6 +36,13 @@ struct cmd_vm {
 	struct xarray chunks;	/* gfn >> CMD_CHUNK_SHIFT -> cmd_page[] */
 	struct cmd_ranges ram;	/* guest memory, for the address classifier */
 	u32 domain;
+	/*
+	 * Set from a domain move until an unmerge of the VM completes (one
+	 * interrupted by a signal leaves it set): meanwhile the VM's pages
+	 * merge with nothing, and the next write of ksm_domain, even of the
+	 * same value, runs the unmerge again. Written under cmd_domain_lock.
+	 */
+	bool unmerging;
 	atomic_long_t nchunks;
 	atomic_long_t tracked;	/* pages with a record */
 };
@@ -123,6 +130,7 @@ static void cmd_start_scan(unsigned long seq, struct kvmx_ksm_pass *pass)
 	pass->hold_unique = p.unique_filter;
 	pass->ksm_classless = p.classifier == CMD_WRITE_COUNT ||
 			      p.classifier == CMD_SUBPAGE;
+	pass->content_classes = p.classifier == CMD_CHECKSUM;
 }
 
 static void cmd_page_checksum(const struct kvmx_ksm_page *pg,
@@ -159,6 +167,11 @@ static void cmd_page_key(const struct kvmx_ksm_page *pg, unsigned long seq,
 	if (!cv)
 		return;
 	key->domain = READ_ONCE(cv->domain);
+	smp_rmb();
+	if (READ_ONCE(cv->unmerging)) {
+		key->protect = true;
+		return;
+	}
 	if (cmd_active.classifier == CMD_NONE)
 		return;
 	if (cmd_active.classifier == CMD_ADDRESS) {
@@ -192,6 +205,7 @@ static const struct kvmx_ksm_policy cmd_policy = {
 	.page_key = cmd_page_key,
 	.page_domain = cmd_page_domain,
 	.isolating = cmd_is_isolating,
+	.hash_class = cmd_hash_class,
 };
 
 /* --- per-VM sysfs: ksm_domain, ksm_tracked_pages ------------------------ */
@@ -226,25 +240,40 @@ static ssize_t ksm_domain_store(struct kobject *kobj,
 	if (!cv)
 		return -ENODEV;
 	mutex_lock(&cmd_domain_lock);
-	if (domain == READ_ONCE(cv->domain)) {
+	if (domain == READ_ONCE(cv->domain) && !cv->unmerging) {
 		mutex_unlock(&cmd_domain_lock);
 		return count;
 	}
-	if (domain)
-		WRITE_ONCE(cmd_isolating, true);
-	WRITE_ONCE(cv->domain, domain);
+	if (domain != READ_ONCE(cv->domain)) {
+		if (domain)
+			WRITE_ONCE(cmd_isolating, true);
+		/*
+		 * Unmergeable first: whoever reads the new domain reads the
+		 * flag too (the smp_rmb() in cmd_page_key()).
+		 */
+		WRITE_ONCE(cv->unmerging, true);
+		smp_wmb();
+		WRITE_ONCE(cv->domain, domain);
+		cmd_domain_moves++;
+	}
 	kvmx_ksm_keys_changed();
 	/*
 	 * From now on the VM's pages carry the new domain; what it shares
-	 * under the old one is broken up, and KSM merges it again inside the
-	 * new domain.
+	 * under the old one is broken up, and once that is done KSM merges
+	 * it again inside the new domain. A signal stops the unmerge
+	 * (-ERESTARTSYS, or -EINTR to the writer): the VM stays unmergeable
+	 * and a restarted write finishes the job.
 	 */
 	ret = kvmx_ksm_unmerge_vm(vm);
-	cmd_domain_moves++;
+	if (!ret) {
+		WRITE_ONCE(cv->unmerging, false);
+		kvmx_ksm_keys_changed();
+	}
 	mutex_unlock(&cmd_domain_lock);
 	if (ret) {
-		pr_warn_ratelimited("VM %s: unmerging for domain %u failed (%d)\n",
-				    kvmx_vm_name(vm), domain, ret);
+		if (ret != -ERESTARTSYS)
+			pr_warn_ratelimited("VM %s: unmerging for domain %u failed (%d)\n",
+					    kvmx_vm_name(vm), domain, ret);
 		return ret;
 	}
 	pr_info("VM %s moved to KSM domain %u\n", kvmx_vm_name(vm), domain);

@@ -60,6 +60,14 @@ struct kvmx_ksm_pass {
 	 * whatever its history.
 	 */
 	bool ksm_classless;
+	/*
+	 * The class is a hash of the page's content (checksum): a page the
+	 * policy holds no history of (a page of no attached VM, a VM page
+	 * outside the memslots such as a ROM QEMU keeps) gets the class its
+	 * content gives through hash_class(), so that it meets its twins in
+	 * the VMs. Without this flag such a page is class 0.
+	 */
+	bool content_classes;
 };
 
 struct kvmx_ksm_policy {
@@ -90,6 +98,12 @@ struct kvmx_ksm_policy {
 	 * migration since) then never match, instead of counting as {0, 0}.
 	 */
 	bool (*isolating)(void);
+	/*
+	 * The class of content whose xxh64 is @hash (required for
+	 * content_classes): the class page_key() gives a VM page whose last
+	 * checksum saw that content.
+	 */
+	u32 (*hash_class)(u64 hash);
 };
 
 /*

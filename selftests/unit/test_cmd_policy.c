@@ -182,6 +182,13 @@ static void test_checksum_class(void)
 	scan(&z, &p, other, 8);
 	CHECK(x.sum != z.sum, "swapped sub-blocks give another sum");
 	CHECK(cmd_page_class(&p, NULL, NULL, 0, 0) == 0, "unscanned: class 0");
+	/* A page with no record (no VM's, a ROM's) meets its twins. */
+	memset(&x, 0, sizeof(x));
+	scan(&x, &p, same, 1);
+	CHECK(cmd_hash_class(same[0]) == cmd_page_class(&p, NULL, &x, 0, 0),
+	      "hash class of the content = class of a VM page holding it");
+	CHECK(cmd_hash_class(0x123456789abcdefULL) !=
+	      cmd_hash_class(0x123456789abcdeeULL), "other hash, other class");
 }
 
 static void test_address(void)

@@ -1,0 +1,90 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A VM's pages merge with mergeable pages of processes that are no VM (and
+# of the memory QEMU keeps outside the memslots), as under stock KSM, while
+# the VM is in domain 0, under every classifier but address; in another
+# domain they never do. A stand-in VM (a KVM VM whose memslot is its 8 MiB)
+# and a plain process hold the same content.
+# kvmx-timeout: 600
+. "$(dirname "$0")/../lib/tap.sh"
+
+PAGES=2048
+CONFIGS="stock none checksum write_count subpage address"
+tap_plan $((3 + $(echo $CONFIGS | wc -w) + 2))
+kvmx_unload_all
+ksm_unmerge_all
+check "kvmx_core loads" kvmx_load_core
+K=$KVMX_SYS/ksm_cmd
+echo 0 >"$KSM/use_zero_pages"
+declare -A pids
+
+# start_fill NAME [--kvm]: a process holding the test content; with --kvm
+# it is a stand-in VM and gets attached.
+start_fill() {
+	local name=$1
+	shift
+	rm -f /tmp/nv-$name.ready /tmp/nv-$name.status
+	"$KVMX_BIN/kvmx-fill" hold --size $((PAGES * 4))K --pattern unique \
+		--seed 61 --mergeable --nothp --ready-file /tmp/nv-$name.ready \
+		--status-file /tmp/nv-$name.status "$@" >/tmp/nv-$name.log 2>&1 &
+	pids[$name]=$!
+	wait_for 60 test -e /tmp/nv-$name.ready || return 1
+	[ "${1:-}" = --kvm ] && echo "${pids[$name]}" >"$KVMX_SYS/attach"
+	return 0
+}
+stop_fill() {
+	kill -TERM "${pids[$1]}"
+	wait "${pids[$1]}"
+	grep -q "mismatches=0 " /tmp/nv-$1.status
+}
+shared() { shared_pages "${pids[vm]}" "${pids[proc]}"; }
+merged() { [ "$(shared)" -ge $((PAGES * 9 / 10)) ]; }
+
+bad=0
+for cfg in $CONFIGS; do
+	echo 0 >"$KSM/run"
+	ksm_unmerge_all
+	if [ "$cfg" = stock ]; then
+		[ -d /sys/module/ksm_cmd ] && rmmod ksm_cmd
+	else
+		kvmx_load_ksm_cmd
+		echo "$cfg" >"$K/classifier"
+	fi
+	start_fill vm --kvm && start_fill proc || bad=$((bad + 1))
+	ksm_start 4000 10
+	if [ "$cfg" = address ]; then
+		# Classes by guest address: a page of no VM is class 0, and
+		# meets only the VM pages of the first class.
+		ksm_wait_scans 12 300
+		s=$(shared)
+		check "address: the VM's first class merges with the process ($s of $PAGES)" \
+			test "$s" -ge $((PAGES / 16)) -a "$s" -le $((PAGES / 4))
+	else
+		check "$cfg: the VM and the process merge (>= 90% of $PAGES pages)" \
+			wait_for 300 merged
+		diag "$cfg: $(shared) pages shared, $(ksm_stat full_scans) passes," \
+			"content keys $( [ "$cfg" = stock ] || hook_stat content_keys)"
+	fi
+	echo 0 >"$KSM/run"
+	stop_fill vm || bad=$((bad + 1))
+	stop_fill proc || bad=$((bad + 1))
+done
+check "every page verifies after every run ($bad bad)" test $bad = 0
+
+# In a domain of its own the VM shares nothing with the process.
+echo checksum >"$K/classifier"
+ksm_unmerge_all
+start_fill vm --kvm && start_fill proc
+echo 5 >"$KVMX_SYS/vms/$(vm_of_pid "${pids[vm]}")/ksm_domain"
+ksm_start 4000 10
+ksm_wait_scans 6 300
+expect "domain 5: nothing shared with the process" "$(shared)" 0
+echo 0 >"$KSM/run"
+stop_fill vm
+check "both verify" stop_fill proc
+
+ksm_unmerge_all
+check "ksm_cmd unloads" rmmod ksm_cmd
+rmmod kvmx_core
+tap_done
