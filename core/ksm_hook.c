@@ -82,9 +82,15 @@ struct kvmx_ksm_map {
 	struct kvmx_ksm_av *avs;
 };
 
-/* The recorded key of a KSM page, by pfn. */
+/*
+ * The recorded key of a KSM page. A record is found by pfn (kvmx_kpages)
+ * and, once bound to its stable node, by node (kvmx_knodes): the node is
+ * what survives migration, the pfn is where the page was last seen. See
+ * "KSM page records" below for the rules.
+ */
 struct kvmx_kpage {
 	unsigned long node;	/* folio->mapping it belongs to */
+	unsigned long pfn;	/* in kvmx_kpages there, or ULONG_MAX */
 	const void *owner;	/* VM of the page it was made from (statistics) */
 	struct kvmx_ksm_key key;
 	/* Its content in the unique-page filter: keyed hash, table counted in. */
@@ -109,6 +115,9 @@ static struct kvmx_ksm_map __rcu *kvmx_ksm_map;
 /* Unmaps in VM processes that may have freed a mapped anon_vma. */
 static atomic_long_t kvmx_ksm_unmaps = ATOMIC_LONG_INIT(0);
 static DEFINE_XARRAY(kvmx_kpages);
+static DEFINE_XARRAY(kvmx_knodes);
+/* Serialises changes to the two indexes; lookups are under RCU. */
+static DEFINE_SPINLOCK(kvmx_kpages_lock);
 static struct work_struct kvmx_ksm_refresh_work;
 
 /*
@@ -173,6 +182,9 @@ static struct {
 	u64 cross_vm;		/* content comparisons between two VMs' pages */
 	u64 key_cache_hits;
 	u64 kpages_dropped;	/* records of merges KSM undid */
+	u64 kpages_moved;	/* records that followed a migrated page */
+	u64 kpages_kept;	/* records kept when a stale node was pruned */
+	u64 kpages_adopted;	/* records of KSM pages made without the hook */
 	u64 stale_keys;		/* new KSM pages whose key changed in flight */
 	u64 swapin_passes;	/* unmerges that faulted swapped pages in */
 	u64 content_keys;	/* classes read from the content of a page */
@@ -561,7 +573,6 @@ static void kvmx_ksm_key_unknown(struct kvmx_ksm_key *key)
  * The key of @page, and in *order the value that orders protected pages:
  * the pfn, or for a KSM page its stable node (which survives migration).
  */
-static void kvmx_kpage_drop(unsigned long pfn);
 
 static u64 kvmx_xxh64_buf(const void *buf, size_t len);
 
@@ -585,6 +596,10 @@ static void kvmx_ksm_content_key(const struct kvmx_ksm_policy *pol,
 	kvmx_ksm_st.content_keys++;
 }
 
+static struct kvmx_kpage *kvmx_kpage_find(const struct kvmx_ksm_policy *pol,
+					  struct page *page, unsigned long pfn,
+					  unsigned long mapping);
+
 static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 			    struct page *page, struct kvmx_ksm_key *key,
 			    unsigned long *order, const void **owner)
@@ -601,39 +616,14 @@ static void kvmx_ksm_key_of(const struct kvmx_ksm_policy *pol,
 	switch (mapping & PAGE_MAPPING_FLAGS) {
 	case PAGE_MAPPING_KSM:
 		*order = mapping;
-		kp = xa_load(&kvmx_kpages, pfn);
+		kp = kvmx_kpage_find(pol, page, pfn, mapping);
 		if (kp) {
-			unsigned long node = READ_ONCE(kp->node);
-
-			/*
-			 * A record without a stable node vouches only for the
-			 * page ksmd is merging now; any other is stale (the
-			 * merge was undone, or the page has moved away).
-			 */
-			if (node == PAGE_MAPPING_KSM && mapping != node &&
-			    pfn == kvmx_kpending) {
-				WRITE_ONCE(kp->node, mapping);
-				node = mapping;
-			}
-			if (node == mapping &&
-			    (node != PAGE_MAPPING_KSM || pfn == kvmx_kpending)) {
-				*key = kp->key;
-				*owner = kp->owner;
-				return;
-			}
-			/*
-			 * Another KSM page holds this pfn now: the one the
-			 * record was made for moved away (migration sends no
-			 * tracepoint). Drop the record instead of leaking it.
-			 */
-			if (node != PAGE_MAPPING_KSM && pfn != kvmx_kpending)
-				kvmx_kpage_drop(pfn);
+			*key = kp->key;
+			*owner = kp->owner;
+			return;
 		}
 		kvmx_ksm_st.kpages_unknown++;
-		if (pol->isolating && pol->isolating())
-			kvmx_ksm_key_unknown(key);
-		else
-			kvmx_ksm_content_key(pol, page, key);
+		kvmx_ksm_key_unknown(key);
 		return;
 	case PAGE_MAPPING_ANON:
 		switch (kvmx_ksm_lookup(folio, page, mapping, &pg)) {
@@ -703,17 +693,212 @@ static void kvmx_kc_forget(unsigned long pfn)
 
 static void kvmx_uq_ksm_count(struct kvmx_kpage *kp, bool get);
 
-/* ksmd: forget the record at @pfn (the record of no page any more). */
-static void kvmx_kpage_drop(unsigned long pfn)
-{
-	struct kvmx_kpage *kp = xa_erase(&kvmx_kpages, pfn);
+/* --- KSM page records ------------------------------------------------------
+ *
+ * KSM orders its stable tree by the keys kvmx gives, so a KSM page's key
+ * must not change while the page is in the tree. A key is made once, when
+ * ksmd makes the page (kvmx_ksm_record(), from the pages it found equal),
+ * and kept in a record, first by pfn only: the page has no stable node yet.
+ * Once KSM has inserted it (kvmx_kpending_resolve()), the record is bound
+ * to the node, the folio->mapping value of the page, and indexed by it too.
+ *
+ * - Migration moves a KSM page to another pfn with the same node and sends
+ *   no tracepoint. A lookup at the new pfn finds the record by node and
+ *   moves its pfn index (kpages_moved).
+ * - KSM's remove tracepoint gives the pfn of the node it removes. A stale
+ *   node is pruned after its page was freed, when the pfn may hold a newer
+ *   KSM page already: the record at the pfn is kept when it belongs to the
+ *   page there now (kpages_kept).
+ * - A record whose pfn index was lost (a migration and a removal before
+ *   ksmd looked again) stays in the node index. Stable nodes come from a
+ *   slab cache, so the address comes back for a new node, and every new node
+ *   is bound through kvmx_kpending_resolve(), which then frees the old
+ *   record. A node index entry is thus never the record of another node's
+ *   page when a lookup uses it.
+ * - A KSM page with no record (merged before the hook was installed) gets
+ *   one at first sight, with the key it has then, {0, 0} or its content
+ *   class, or none while pages of several domains exist (it then equals
+ *   nothing). Its key never changes afterwards.
+ *
+ * Changes to the indexes take kvmx_kpages_lock. Records are freed after a
+ * grace period; ksmd reads them under RCU.
+ */
 
-	kvmx_kc_forget(pfn);
-	if (kp) {
-		kvmx_ksm_st.kpages_dropped++;
-		kvmx_uq_ksm_count(kp, false);
-		kfree_rcu(kp, rcu);
+static unsigned long kvmx_knode_idx(unsigned long node)
+{
+	/* Nodes are 8-byte aligned; mapping adds PAGE_MAPPING_KSM (3). */
+	return node >> 3;
+}
+
+static bool kvmx_knode_real(unsigned long node)
+{
+	return (node & PAGE_MAPPING_FLAGS) == PAGE_MAPPING_KSM &&
+	       node != PAGE_MAPPING_KSM;
+}
+
+/* Take @kp out of both indexes and free it. Locked. */
+static void kvmx_kpage_free(struct kvmx_kpage *kp)
+{
+	lockdep_assert_held(&kvmx_kpages_lock);
+	if (kp->pfn != ULONG_MAX) {
+		xa_cmpxchg(&kvmx_kpages, kp->pfn, kp, NULL, 0);
+		kvmx_kc_forget(kp->pfn);
 	}
+	if (kvmx_knode_real(kp->node))
+		xa_cmpxchg(&kvmx_knodes, kvmx_knode_idx(kp->node), kp, NULL, 0);
+	/*
+	 * The filter's table is ksmd's: elsewhere (an unmerge through
+	 * sysfs, memory hot-remove) the count stays, which only makes
+	 * that content look shared.
+	 */
+	if (current == kvmx_ksmd)
+		kvmx_uq_ksm_count(kp, false);
+	kfree_rcu(kp, rcu);
+}
+
+/*
+ * The record at @pfn is not that of the page there (any more): a record
+ * bound to a node stays in the node index, its page may have moved; any
+ * other is freed. Locked.
+ */
+static void kvmx_kpage_unlink(struct kvmx_kpage *kp)
+{
+	lockdep_assert_held(&kvmx_kpages_lock);
+	if (kvmx_knode_real(kp->node) &&
+	    xa_load(&kvmx_knodes, kvmx_knode_idx(kp->node)) == kp) {
+		if (kp->pfn != ULONG_MAX) {
+			xa_cmpxchg(&kvmx_kpages, kp->pfn, kp, NULL, 0);
+			kvmx_kc_forget(kp->pfn);
+			kp->pfn = ULONG_MAX;
+		}
+		return;
+	}
+	kvmx_ksm_st.kpages_dropped++;
+	kvmx_kpage_free(kp);
+}
+
+/* ksmd: bind @kp to its stable node @node. */
+static void kvmx_kpage_bind(struct kvmx_kpage *kp, unsigned long node)
+{
+	unsigned long idx = kvmx_knode_idx(node);
+	struct kvmx_kpage *old;
+
+	spin_lock(&kvmx_kpages_lock);
+	WRITE_ONCE(kp->node, node);
+	old = xa_store(&kvmx_knodes, idx, kp, GFP_NOWAIT | __GFP_NOWARN);
+	if (xa_is_err(old)) {
+		kvmx_ksm_st.nomem++;
+		/* No stale record of a former node at this address may stay. */
+		old = xa_erase(&kvmx_knodes, idx);
+	}
+	/* The record of a node that was freed: this address is reused. */
+	if (old && old != kp) {
+		old->node = PAGE_MAPPING_KSM;
+		kvmx_kpage_free(old);
+	}
+	spin_unlock(&kvmx_kpages_lock);
+}
+
+/* ksmd: a new KSM page has no record (no memory); clear its node's entry. */
+static void kvmx_knode_forget(unsigned long node)
+{
+	struct kvmx_kpage *old;
+
+	spin_lock(&kvmx_kpages_lock);
+	old = xa_erase(&kvmx_knodes, kvmx_knode_idx(node));
+	if (old) {
+		old->node = PAGE_MAPPING_KSM;
+		kvmx_kpage_free(old);
+	}
+	spin_unlock(&kvmx_kpages_lock);
+}
+
+/* ksmd: @kp's page (node) is at @pfn now. */
+static void kvmx_kpage_move(struct kvmx_kpage *kp, unsigned long pfn)
+{
+	struct kvmx_kpage *old;
+
+	spin_lock(&kvmx_kpages_lock);
+	if (xa_load(&kvmx_knodes, kvmx_knode_idx(kp->node)) != kp)
+		goto out;	/* removed meanwhile */
+	old = xa_store(&kvmx_kpages, pfn, kp, GFP_NOWAIT | __GFP_NOWARN);
+	if (xa_is_err(old)) {
+		kvmx_ksm_st.nomem++;
+		goto out;	/* found by node again next time */
+	}
+	if (old && old != kp) {
+		/* Its entry is gone already: unlink must not erase ours. */
+		old->pfn = ULONG_MAX;
+		kvmx_kpage_unlink(old);
+	}
+	if (kp->pfn != ULONG_MAX && kp->pfn != pfn) {
+		xa_cmpxchg(&kvmx_kpages, kp->pfn, kp, NULL, 0);
+		kvmx_kc_forget(kp->pfn);
+	}
+	kp->pfn = pfn;
+	kvmx_kc_forget(pfn);
+	kvmx_ksm_st.kpages_moved++;
+out:
+	spin_unlock(&kvmx_kpages_lock);
+}
+
+static struct kvmx_kpage *kvmx_kpage_new(unsigned long pfn,
+					 const struct kvmx_ksm_key *key,
+					 const void *owner);
+
+/*
+ * ksmd, under RCU: the record of the KSM page at @pfn whose folio->mapping
+ * is @mapping, or NULL.
+ */
+static struct kvmx_kpage *kvmx_kpage_find(const struct kvmx_ksm_policy *pol,
+					  struct page *page, unsigned long pfn,
+					  unsigned long mapping)
+{
+	struct kvmx_kpage *kp = xa_load(&kvmx_kpages, pfn);
+	struct kvmx_ksm_key key;
+
+	if (kp) {
+		unsigned long node = READ_ONCE(kp->node);
+
+		/*
+		 * A record without a stable node vouches only for the page
+		 * ksmd is merging now; any other is stale (the merge was
+		 * undone).
+		 */
+		if (node == PAGE_MAPPING_KSM && kvmx_knode_real(mapping) &&
+		    pfn == kvmx_kpending) {
+			kvmx_kpage_bind(kp, mapping);
+			node = mapping;
+		}
+		if (node == mapping &&
+		    (node != PAGE_MAPPING_KSM || pfn == kvmx_kpending))
+			return kp;
+		if (pfn != kvmx_kpending) {
+			spin_lock(&kvmx_kpages_lock);
+			if (xa_load(&kvmx_kpages, pfn) == kp)
+				kvmx_kpage_unlink(kp);
+			spin_unlock(&kvmx_kpages_lock);
+		}
+	}
+	if (!kvmx_knode_real(mapping))
+		return NULL;
+	kp = xa_load(&kvmx_knodes, kvmx_knode_idx(mapping));
+	if (kp && READ_ONCE(kp->node) == mapping) {
+		/* The node's page migrated here: its record follows it. */
+		kvmx_kpage_move(kp, pfn);
+		return kp;
+	}
+	/* First sight of a KSM page made without the hook. */
+	if (pol->isolating && pol->isolating())
+		return NULL;
+	key = (struct kvmx_ksm_key){};
+	kvmx_ksm_content_key(pol, page, &key);
+	kp = kvmx_kpage_new(pfn, &key, NULL);
+	if (kp) {
+		kvmx_kpage_bind(kp, mapping);
+		kvmx_ksm_st.kpages_adopted++;
+	}
+	return kp;
 }
 
 /*
@@ -737,21 +922,32 @@ static void kvmx_kpending_resolve(void)
 	if (pfn == ULONG_MAX)
 		return;
 	kvmx_kpending = ULONG_MAX;
+	mapping = (unsigned long)READ_ONCE(pfn_folio(pfn)->mapping);
 	rcu_read_lock();
 	kp = xa_load(&kvmx_kpages, pfn);
-	if (!kp || READ_ONCE(kp->node) != PAGE_MAPPING_KSM) {
+	if (!kp) {
+		rcu_read_unlock();
+		/* Made without a record: no former node's may answer for it. */
+		if (kvmx_knode_real(mapping))
+			kvmx_knode_forget(mapping);
+		return;
+	}
+	if (READ_ONCE(kp->node) != PAGE_MAPPING_KSM) {
 		rcu_read_unlock();
 		return;
 	}
-	mapping = (unsigned long)READ_ONCE(pfn_folio(pfn)->mapping);
-	if ((mapping & PAGE_MAPPING_FLAGS) == PAGE_MAPPING_KSM &&
-	    mapping != PAGE_MAPPING_KSM) {
-		WRITE_ONCE(kp->node, mapping);
+	if (kvmx_knode_real(mapping)) {
+		kvmx_kpage_bind(kp, mapping);
 		rcu_read_unlock();
 		return;
 	}
+	spin_lock(&kvmx_kpages_lock);
+	if (xa_load(&kvmx_kpages, pfn) == kp) {
+		kvmx_ksm_st.kpages_dropped++;
+		kvmx_kpage_free(kp);
+	}
+	spin_unlock(&kvmx_kpages_lock);
 	rcu_read_unlock();
-	kvmx_kpage_drop(pfn);
 }
 
 void kvmx_ksm_keys_changed(void)
@@ -1055,12 +1251,22 @@ static void kvmx_uq_count_kpages(void)
 	unsigned long pfn;
 
 	kvmx_uq_gen++;
+	/* Records are freed after a grace period, by any task. */
+	rcu_read_lock();
 	xa_for_each(&kvmx_kpages, pfn, kp) {
 		if (!kp->uq_gen)
 			continue;
 		kp->uq_gen = kvmx_uq_gen;
 		kvmx_uq_ksm_count(kp, true);
 	}
+	/* Records whose page moved, not seen since: in the node index only. */
+	xa_for_each(&kvmx_knodes, pfn, kp) {
+		if (kp->pfn != ULONG_MAX || !kp->uq_gen)
+			continue;
+		kp->uq_gen = kvmx_uq_gen;
+		kvmx_uq_ksm_count(kp, true);
+	}
+	rcu_read_unlock();
 }
 
 /*
@@ -1171,44 +1377,65 @@ static void kvmx_tp_start_scan(void *data, int seq, u32 rmap_entries)
 	queue_work(system_unbound_wq, &kvmx_ksm_refresh_work);
 }
 
+/*
+ * ksmd: a record of @key at @pfn, in the pfn index (the record there
+ * before is freed), not yet bound to a node; NULL without memory.
+ */
+static struct kvmx_kpage *kvmx_kpage_new(unsigned long pfn,
+					 const struct kvmx_ksm_key *key,
+					 const void *owner)
+{
+	struct kvmx_kpage *kp, *old;
+
+	kvmx_kc_forget(pfn);
+	kp = kmalloc(sizeof(*kp), GFP_NOWAIT | __GFP_NOWARN);
+	if (kp) {
+		kp->node = PAGE_MAPPING_KSM;
+		kp->pfn = pfn;
+		kp->owner = owner;
+		kp->key = *key;
+		kp->uq_gen = 0;
+	}
+	spin_lock(&kvmx_kpages_lock);
+	old = kp ? xa_store(&kvmx_kpages, pfn, kp, GFP_NOWAIT | __GFP_NOWARN) :
+		   xa_load(&kvmx_kpages, pfn);
+	if (xa_is_err(old)) {
+		kfree(kp);
+		kp = NULL;
+		old = xa_load(&kvmx_kpages, pfn);
+	}
+	if (old && old != kp) {
+		/* Not its page's any more: a new KSM page is at @pfn. */
+		if (!kp)
+			xa_cmpxchg(&kvmx_kpages, pfn, old, NULL, 0);
+		old->pfn = ULONG_MAX;
+		kvmx_kpage_unlink(old);
+	}
+	spin_unlock(&kvmx_kpages_lock);
+	if (!kp)
+		kvmx_ksm_st.nomem++;
+	return kp;
+}
+
 /* ksmd: the page at @pfn is a new KSM page. */
 static void kvmx_ksm_record(unsigned long pfn, const struct kvmx_ksm_key *key,
 			    const void *owner)
 {
-	struct kvmx_kpage *kp, *old;
+	struct kvmx_kpage *kp;
 
 	kvmx_kpending_resolve();
-	kvmx_kc_forget(pfn);
-	kp = kmalloc(sizeof(*kp), GFP_NOWAIT | __GFP_NOWARN);
-	if (!kp) {
-		kvmx_ksm_st.nomem++;
-		old = xa_erase(&kvmx_kpages, pfn);
-		goto out;
-	}
-	kp->node = PAGE_MAPPING_KSM;
-	kp->owner = owner;
-	kp->key = *key;
-	kp->uq_gen = 0;
+	kp = kvmx_kpage_new(pfn, key, owner);
+	/* Resolved at the next other comparison, record or none. */
+	kvmx_kpending = pfn;
+	if (!kp)
+		return;
 	/* It was checksummed just before this merge, in this pass. */
 	if (kvmx_uq_last.valid && kvmx_uq_last.pfn == pfn) {
 		kp->uq_hash = kvmx_uq_last.hash;
 		kp->uq_gen = kvmx_uq_gen;
 	}
-	old = xa_store(&kvmx_kpages, pfn, kp, GFP_NOWAIT | __GFP_NOWARN);
-	if (xa_is_err(old)) {
-		kvmx_ksm_st.nomem++;
-		kfree(kp);
-		old = xa_erase(&kvmx_kpages, pfn);
-	} else {
-		kvmx_ksm_st.kpages_recorded++;
-		kvmx_uq_ksm_count(kp, true);
-		kvmx_kpending = pfn;
-	}
-out:
-	if (old) {
-		kvmx_uq_ksm_count(old, false);
-		kfree_rcu(old, rcu);
-	}
+	kvmx_ksm_st.kpages_recorded++;
+	kvmx_uq_ksm_count(kp, true);
 }
 
 static void kvmx_tp_merge_ksm(void *data, void *ksm_page, unsigned long pfn,
@@ -1268,21 +1495,34 @@ static void kvmx_tp_merge_one(void *data, unsigned long pfn, void *rmap_item,
 		kvmx_ksm_st.zero_merges++;
 }
 
+/*
+ * KSM removes the stable node whose page is (or was) at @pfn. Any task
+ * may get here (an unmerge, memory hot-remove), ksmd mostly.
+ */
 static void kvmx_tp_remove_ksm(void *data, unsigned long pfn)
 {
-	struct kvmx_kpage *kp = xa_erase(&kvmx_kpages, pfn);
+	unsigned long mapping = (unsigned long)READ_ONCE(pfn_folio(pfn)->mapping);
+	struct kvmx_kpage *kp;
 
-	kvmx_kc_forget(pfn);
+	spin_lock(&kvmx_kpages_lock);
+	kp = xa_load(&kvmx_kpages, pfn);
 	if (!kp)
-		return;
+		goto out;
 	/*
-	 * The filter's table is ksmd's: elsewhere (an unmerge through
-	 * sysfs, memory hot-remove) the count stays, which only makes
-	 * that content look shared.
+	 * A stale node is pruned after its page was freed: the record at
+	 * @pfn may be that of the KSM page there now, or of the one ksmd is
+	 * making there. Those stay. The node KSM removes otherwise has its
+	 * page here with the mapping cleared, or freed.
 	 */
-	if (current == kvmx_ksmd)
-		kvmx_uq_ksm_count(kp, false);
-	kfree_rcu(kp, rcu);
+	if ((kvmx_knode_real(kp->node) && mapping == kp->node) ||
+	    (current == kvmx_ksmd && pfn == kvmx_kpending &&
+	     kp->node == PAGE_MAPPING_KSM)) {
+		kvmx_ksm_st.kpages_kept++;
+		goto out;
+	}
+	kvmx_kpage_free(kp);
+out:
+	spin_unlock(&kvmx_kpages_lock);
 }
 
 static void * const kvmx_ksm_tp_funcs[] = {
@@ -1429,8 +1669,16 @@ static void kvmx_ksm_uninstall(void)
 	kvmx_registry_unlock();
 	synchronize_rcu();
 	kvmx_ksm_map_free(map);
+	/* Every record is in one index at least; free each once. */
 	xa_for_each(&kvmx_kpages, pfn, kp) {
 		xa_erase(&kvmx_kpages, pfn);
+		if (kvmx_knode_real(kp->node))
+			xa_cmpxchg(&kvmx_knodes, kvmx_knode_idx(kp->node), kp,
+				   NULL, 0);
+		kfree(kp);
+	}
+	xa_for_each(&kvmx_knodes, pfn, kp) {
+		xa_erase(&kvmx_knodes, pfn);
 		kfree(kp);
 	}
 	kvmx_ksm_last_equal.valid = false;
@@ -1601,7 +1849,8 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   "unknown_anon %llu\nnomem %llu\nmap_rebuilds %llu\n"
 		   "cross_vm_compares %llu\nkey_cache_hits %llu\n"
 		   "kpages_dropped %llu\nstale_keys %llu\n"
-		   "swapin_passes %llu\ncontent_keys %llu\n",
+		   "swapin_passes %llu\ncontent_keys %llu\n"
+		   "kpages_moved %llu\nkpages_kept %llu\nkpages_adopted %llu\n",
 		   kvmx_ksm_st.passes, t.calls, t.compares, t.bytes,
 		   t.key_settled, t.merges, kvmx_ksm_st.zero_merges,
 		   kvmx_ksm_st.checksums, kvmx_ksm_st.checksums_vm,
@@ -1610,7 +1859,9 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   kvmx_ksm_st.nomem, kvmx_ksm_st.map_rebuilds,
 		   kvmx_ksm_st.cross_vm, kvmx_ksm_st.key_cache_hits,
 		   kvmx_ksm_st.kpages_dropped, kvmx_ksm_st.stale_keys,
-		   kvmx_ksm_st.swapin_passes, kvmx_ksm_st.content_keys);
+		   kvmx_ksm_st.swapin_passes, kvmx_ksm_st.content_keys,
+		   kvmx_ksm_st.kpages_moved, kvmx_ksm_st.kpages_kept,
+		   kvmx_ksm_st.kpages_adopted);
 	seq_printf(m, "unique_filter %s\nunique_volatile %llu\n"
 		   "unique_table_bytes %lu\nunique_resizes %llu\n",
 		   READ_ONCE(kvmx_uq_want) ? "on" : "off",

@@ -167,6 +167,7 @@ static void cmd_page_key(const struct kvmx_ksm_page *pg, unsigned long seq,
 	if (!cv)
 		return;
 	key->domain = READ_ONCE(cv->domain);
+	/* Pairs with ksm_domain_store(): a new domain comes with the flag. */
 	smp_rmb();
 	if (READ_ONCE(cv->unmerging)) {
 		key->protect = true;
@@ -247,11 +248,11 @@ static ssize_t ksm_domain_store(struct kobject *kobj,
 	if (domain != READ_ONCE(cv->domain)) {
 		if (domain)
 			WRITE_ONCE(cmd_isolating, true);
+		WRITE_ONCE(cv->unmerging, true);
 		/*
 		 * Unmergeable first: whoever reads the new domain reads the
 		 * flag too (the smp_rmb() in cmd_page_key()).
 		 */
-		WRITE_ONCE(cv->unmerging, true);
 		smp_wmb();
 		WRITE_ONCE(cv->domain, domain);
 		cmd_domain_moves++;
