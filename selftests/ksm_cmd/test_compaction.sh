@@ -22,18 +22,6 @@ K=$KVMX_SYS/ksm_cmd
 echo 0 >"$KSM/use_zero_pages"
 declare -A pids
 
-start_fill() {
-	local name=$1 dom=$2
-	rm -f /tmp/cp-$name.ready /tmp/cp-$name.status
-	"$KVMX_BIN/kvmx-fill" hold --size $((PAGES * 4))K --pattern unique \
-		--seed 31 --rewrite-rate 100 --rewrite-frac 25 --subpage 8 \
-		--mergeable --nothp --kvm --ready-file /tmp/cp-$name.ready \
-		--status-file /tmp/cp-$name.status >/tmp/cp-$name.log 2>&1 &
-	pids[$name]=$!
-	wait_for 60 test -e /tmp/cp-$name.ready || return 1
-	echo "${pids[$name]}" >"$KVMX_SYS/attach"
-	echo "$dom" >"$KVMX_SYS/vms/$(vm_of_pid "${pids[$name]}")/ksm_domain"
-}
 cross() {
 	local a b n t=0
 	for a in a1 b1; do
@@ -51,7 +39,9 @@ for cfg in $CONFIGS; do
 	ksm_unmerge_all
 	echo "$cfg" >$K/classifier
 	for n in a1:1 b1:1 a2:2 b2:2; do
-		start_fill "${n%:*}" "${n#*:}"
+		standin_start "${n%:*}" "${n#*:}" --size $((PAGES * 4))K \
+			--pattern unique --seed 31 --rewrite-rate 100 \
+			--rewrite-frac 25 --subpage 8
 	done
 	ksm_start 4000 10
 	worst=0
@@ -68,9 +58,7 @@ for cfg in $CONFIGS; do
 	done
 	migrated=$(($(awk '$1 == "pgmigrate_success" { print $2 }' /proc/vmstat) - migrated0))
 	for n in a1 b1 a2 b2; do
-		kill -TERM "${pids[$n]}"
-		wait "${pids[$n]}"
-		grep -q "mismatches=0 " /tmp/cp-$n.status || bad=$((bad + 1))
+		standin_stop "$n" || bad=$((bad + 1))
 	done
 	check "$cfg: no page shared across domains under compaction (at most $worst; $within within domain 1, $migrated pages migrated, $(hook_stat kpages_dropped) merges undone)" \
 		test "$worst" -eq 0 -a "$within" -ge $((PAGES / 4))

@@ -19,21 +19,7 @@ kvmx_unload_all
 ksm_unmerge_all
 check "ksm_cmd loads (with kvmx_core)" kvmx_load_ksm_cmd
 
-guest start m1 --mem 192 >/dev/null
-guest start m2 --mem 192 >/dev/null
-p1=$(guest_pid m1)
-p2=$(guest_pid m2)
-both_attached() { has_vm_of_pid "$p1" && has_vm_of_pid "$p2"; }
-check "both guests attached" wait_for 10 both_attached
-v1=$KVMX_SYS/vms/$(vm_of_pid "$p1")
-v2=$KVMX_SYS/vms/$(vm_of_pid "$p2")
-echo 1 >"$v1/ksm_domain"
-echo 1 >"$v2/ksm_domain"
-fill_start m1 24M unique 31 >/dev/null
-fill_start m2 24M unique 31 >/dev/null
-ksm_start 4000 10
-merged() { [ "$(shared_pages "$p1" "$p2")" -ge 4000 ]; }
-check "one domain: the guests merge (>= 4000 of 6144 pages)" wait_for 300 merged
+merged_pair m1 m2 31
 
 # --- a move whose unmerge is killed ------------------------------------------
 # The writer gets SIGKILL after a delay that is adjusted until the kill

@@ -26,21 +26,7 @@ swap_off() {
 trap swap_off EXIT
 [ -e $cg/memory.reclaim ] || mount -t cgroup2 none $cg 2>/dev/null
 
-guest start s1 --mem 192 >/dev/null
-guest start s2 --mem 192 >/dev/null
-p1=$(guest_pid s1)
-p2=$(guest_pid s2)
-both_attached() { has_vm_of_pid "$p1" && has_vm_of_pid "$p2"; }
-check "both guests attached" wait_for 10 both_attached
-v1=$KVMX_SYS/vms/$(vm_of_pid "$p1")
-v2=$KVMX_SYS/vms/$(vm_of_pid "$p2")
-echo 1 >"$v1/ksm_domain"
-echo 1 >"$v2/ksm_domain"
-fill_start s1 24M unique 41 >/dev/null
-fill_start s2 24M unique 41 >/dev/null
-ksm_start 4000 10
-merged() { [ "$(shared_pages "$p1" "$p2")" -ge 4000 ]; }
-check "one domain: the guests merge (>= 4000 of 6144 pages)" wait_for 300 merged
+merged_pair s1 s2 41
 echo 0 >"$KSM/run"
 
 modprobe loop 2>/dev/null

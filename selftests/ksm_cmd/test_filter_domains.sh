@@ -14,6 +14,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 
 PAGES=4096	# 16 MiB per stand-in
+FILL="--size $((PAGES * 4))K --pattern unique"
 tap_plan 8
 kvmx_unload_all
 ksm_unmerge_all
@@ -25,18 +26,6 @@ smart=$(ksm_stat smart_scan)
 echo 0 >"$KSM/smart_scan"
 declare -A pids
 
-start_fill() {
-	local name=$1 dom=$2
-	shift 2
-	rm -f /tmp/fd-$name.ready /tmp/fd-$name.status
-	"$KVMX_BIN/kvmx-fill" hold --size $((PAGES * 4))K --pattern unique \
-		--mergeable --nothp --kvm --ready-file /tmp/fd-$name.ready \
-		--status-file /tmp/fd-$name.status "$@" >/tmp/fd-$name.log 2>&1 &
-	pids[$name]=$!
-	wait_for 60 test -e /tmp/fd-$name.ready || return 1
-	echo "${pids[$name]}" >"$KVMX_SYS/attach"
-	echo "$dom" >"$KVMX_SYS/vms/$(vm_of_pid "${pids[$name]}")/ksm_domain"
-}
 # held_per_pass N: pages reported volatile per pass, over N passes.
 held_per_pass() {
 	local u0
@@ -45,10 +34,10 @@ held_per_pass() {
 	ksm_wait_scans "$1" 300
 	echo $((($(hook_stat unique_volatile) - u0) / $1))
 }
-reseeded() { grep -q RESEEDED /tmp/fd-$1.ready; }
+reseeded() { grep -q RESEEDED /tmp/si-$1.ready; }
 
-start_fill d1 1 --seed 21
-start_fill d2 2 --seed 22 --reseed 21
+standin_start d1 1 $FILL --seed 21
+standin_start d2 2 $FILL --seed 22 --reseed 21
 ksm_start 4000 10
 ksm_wait_scans 16 300
 h0=$(held_per_pass 3)
@@ -67,7 +56,7 @@ check "domain 2 holding domain 1's content changes nothing ($h1 a pass, $h0 befo
 expect "no page is shared across the domains" \
 	"$(shared_pages "${pids[d1]}" "${pids[d2]}")" 0
 
-start_fill d3 1 --seed 21
+standin_start d3 1 $FILL --seed 21
 sh_ok() { [ "$(shared_pages "${pids[d1]}" "${pids[d3]}")" -ge $((PAGES * 9 / 10)) ]; }
 check "a twin in domain 1 still merges with it" wait_for 300 sh_ok
 expect "and still nothing across the domains" \
@@ -80,9 +69,7 @@ check "domain 2's pages are still held back, alone ($h2 a pass for $PAGES pages)
 
 bad=0
 for n in d1 d2 d3; do
-	kill -TERM "${pids[$n]}"
-	wait "${pids[$n]}"
-	grep -q "mismatches=0 " /tmp/fd-$n.status || bad=$((bad + 1))
+	standin_stop "$n" || bad=$((bad + 1))
 done
 expect "every page verifies" $bad 0
 echo 0 >"$KSM/run"

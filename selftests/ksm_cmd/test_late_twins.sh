@@ -18,6 +18,7 @@
 
 CONFIGS="stock none address write_count subpage checksum"
 PAGES=2048	# 8 MiB per stand-in
+FILL="--size $((PAGES * 4))K --pattern unique"
 tap_plan 15
 kvmx_unload_all
 ksm_unmerge_all
@@ -28,18 +29,7 @@ smart=$(ksm_stat smart_scan)
 echo 1 >"$KSM/smart_scan"
 declare -A pids passes
 
-start_fill() {
-	local name=$1
-	shift
-	rm -f /tmp/lt-$name.ready /tmp/lt-$name.status
-	"$KVMX_BIN/kvmx-fill" hold --size $((PAGES * 4))K --pattern unique \
-		--mergeable --nothp --kvm --ready-file /tmp/lt-$name.ready \
-		--status-file /tmp/lt-$name.status "$@" >/tmp/lt-$name.log 2>&1 &
-	pids[$name]=$!
-	wait_for 60 test -e /tmp/lt-$name.ready &&
-		echo "${pids[$name]}" >"$KVMX_SYS/attach"
-}
-reseeded() { grep -q RESEEDED /tmp/lt-$1.ready; }
+reseeded() { grep -q RESEEDED /tmp/si-$1.ready; }
 shares() { [ "$(shared_pages "${pids[$1]}" "${pids[$2]}")" -ge $((PAGES * 9 / 10)) ]; }
 # passes_until LIMIT_PASSES A B: KSM passes until A and B share 90%.
 passes_until() {
@@ -66,11 +56,11 @@ for cfg in $CONFIGS; do
 	fi
 	# a1, a2: the same content; k: other content, later a1's; o: alone,
 	# aged; t: other content, later o's.
-	start_fill a1 --seed 7
-	start_fill a2 --seed 7
-	start_fill k --seed 9 --reseed 7
-	start_fill o --seed 11
-	start_fill t --seed 13 --reseed 11
+	standin_start a1 0 $FILL --seed 7
+	standin_start a2 0 $FILL --seed 7
+	standin_start k 0 $FILL --seed 9 --reseed 7
+	standin_start o 0 $FILL --seed 11
+	standin_start t 0 $FILL --seed 13 --reseed 11
 	ksm_start 4000 10
 	wait_for 300 shares a1 a2
 	# Age everything: after 30 more passes pages are scanned once in 5 to 9.
@@ -94,12 +84,10 @@ for cfg in $CONFIGS; do
 		fi
 		sleep 0.2
 	done
-	start_fill n --seed 7
+	standin_start n 0 $FILL --seed 7
 	passes[$cfg,late]=$(passes_until 60 a1 n)
 	for n in a1 a2 k o t n; do
-		kill -TERM "${pids[$n]}"
-		wait "${pids[$n]}"
-		grep -q "mismatches=0 " /tmp/lt-$n.status || bad=$((bad + 1))
+		standin_stop "$n" || bad=$((bad + 1))
 	done
 	diag "$cfg: passes to 90% sharing: ksm ${passes[$cfg,ksm]}," \
 		"aged ${passes[$cfg,aged]}, late ${passes[$cfg,late]}" \

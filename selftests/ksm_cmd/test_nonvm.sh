@@ -10,6 +10,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 
 PAGES=2048
+FILL="--size $((PAGES * 4))K --pattern unique --seed 61"
 CONFIGS="stock none checksum write_count subpage address"
 tap_plan $((3 + $(echo $CONFIGS | wc -w) + 2))
 kvmx_unload_all
@@ -19,25 +20,6 @@ K=$KVMX_SYS/ksm_cmd
 echo 0 >"$KSM/use_zero_pages"
 declare -A pids
 
-# start_fill NAME [--kvm]: a process holding the test content; with --kvm
-# it is a stand-in VM and gets attached.
-start_fill() {
-	local name=$1
-	shift
-	rm -f /tmp/nv-$name.ready /tmp/nv-$name.status
-	"$KVMX_BIN/kvmx-fill" hold --size $((PAGES * 4))K --pattern unique \
-		--seed 61 --mergeable --nothp --ready-file /tmp/nv-$name.ready \
-		--status-file /tmp/nv-$name.status "$@" >/tmp/nv-$name.log 2>&1 &
-	pids[$name]=$!
-	wait_for 60 test -e /tmp/nv-$name.ready || return 1
-	[ "${1:-}" = --kvm ] && echo "${pids[$name]}" >"$KVMX_SYS/attach"
-	return 0
-}
-stop_fill() {
-	kill -TERM "${pids[$1]}"
-	wait "${pids[$1]}"
-	grep -q "mismatches=0 " /tmp/nv-$1.status
-}
 shared() { shared_pages "${pids[vm]}" "${pids[proc]}"; }
 merged() { [ "$(shared)" -ge $((PAGES * 9 / 10)) ]; }
 
@@ -51,7 +33,7 @@ for cfg in $CONFIGS; do
 		kvmx_load_ksm_cmd
 		echo "$cfg" >"$K/classifier"
 	fi
-	start_fill vm --kvm && start_fill proc || bad=$((bad + 1))
+	standin_start vm 0 $FILL && standin_start proc - $FILL || bad=$((bad + 1))
 	ksm_start 4000 10
 	if [ "$cfg" = address ]; then
 		# Classes by guest address: a page of no VM is class 0, and
@@ -67,22 +49,22 @@ for cfg in $CONFIGS; do
 			"content keys $( [ "$cfg" = stock ] || hook_stat content_keys)"
 	fi
 	echo 0 >"$KSM/run"
-	stop_fill vm || bad=$((bad + 1))
-	stop_fill proc || bad=$((bad + 1))
+	standin_stop vm || bad=$((bad + 1))
+	standin_stop proc || bad=$((bad + 1))
 done
 check "every page verifies after every run ($bad bad)" test $bad = 0
 
 # In a domain of its own the VM shares nothing with the process.
 echo checksum >"$K/classifier"
 ksm_unmerge_all
-start_fill vm --kvm && start_fill proc
+standin_start vm 0 $FILL && standin_start proc - $FILL
 echo 5 >"$KVMX_SYS/vms/$(vm_of_pid "${pids[vm]}")/ksm_domain"
 ksm_start 4000 10
 ksm_wait_scans 6 300
 expect "domain 5: nothing shared with the process" "$(shared)" 0
 echo 0 >"$KSM/run"
-stop_fill vm
-check "both verify" stop_fill proc
+standin_stop vm
+check "both verify" standin_stop proc
 
 ksm_unmerge_all
 check "ksm_cmd unloads" rmmod ksm_cmd

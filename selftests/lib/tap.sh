@@ -257,6 +257,57 @@ fill_verify() {
 	return 1
 }
 
+# Stand-ins: kvmx-fill processes holding mergeable memory (THP off) on this
+# host. The caller declares the associative array pids (declare -A pids).
+#   standin_start NAME DOMAIN|- [kvmx-fill options]
+# With a DOMAIN the stand-in is a VM (kvmx-fill --kvm: a KVM VM without
+# vCPUs whose memslot is its memory), attached and put in DOMAIN; with - it
+# is a plain process. Files: /tmp/si-NAME.{ready,status,log}.
+standin_start() {
+	local name=$1 dom=$2 kvm=--kvm
+	shift 2
+	[ "$dom" = - ] && kvm=
+	rm -f /tmp/si-$name.ready /tmp/si-$name.status
+	"$KVMX_BIN/kvmx-fill" hold --mergeable --nothp $kvm \
+		--ready-file /tmp/si-$name.ready --status-file /tmp/si-$name.status \
+		"$@" >/tmp/si-$name.log 2>&1 &
+	pids[$name]=$!
+	wait_for 60 test -e /tmp/si-$name.ready || return 1
+	[ "$dom" = - ] && return 0
+	echo "${pids[$name]}" >"$KVMX_SYS/attach" || return 1
+	[ "$dom" = 0 ] ||
+		echo "$dom" >"$KVMX_SYS/vms/$(vm_of_pid "${pids[$name]}")/ksm_domain"
+}
+# standin_stop NAME: stop it; true if every page verified.
+standin_stop() {
+	kill -TERM "${pids[$1]}"
+	wait "${pids[$1]}"
+	grep -q "mismatches=0 " /tmp/si-$1.status
+}
+
+# merged_pair NAME1 NAME2 SEED: two 192 MiB guests in KSM domain 1 that
+# hold the same 24 MiB (kvmx-fill, unique pages of SEED) and merge, with
+# ksmd running: two tests. Sets p1 p2 (their QEMUs) and v1 v2 (their
+# entries under vms/); merged is true while they share 4000 pages or more.
+merged() { [ "$(shared_pages "$p1" "$p2")" -ge 4000 ]; }
+merged_pair() {
+	guest start "$1" --mem 192 >/dev/null
+	guest start "$2" --mem 192 >/dev/null
+	p1=$(guest_pid "$1")
+	p2=$(guest_pid "$2")
+	_pair_attached() { has_vm_of_pid "$p1" && has_vm_of_pid "$p2"; }
+	check "both guests attached" wait_for 10 _pair_attached
+	v1=$KVMX_SYS/vms/$(vm_of_pid "$p1")
+	v2=$KVMX_SYS/vms/$(vm_of_pid "$p2")
+	echo 1 >"$v1/ksm_domain"
+	echo 1 >"$v2/ksm_domain"
+	fill_start "$1" 24M unique "$3" >/dev/null
+	fill_start "$2" 24M unique "$3" >/dev/null
+	ksm_start 4000 10
+	check "one domain: the guests merge (>= 4000 of 6144 pages)" \
+		wait_for 300 merged
+}
+
 # --- KSM -------------------------------------------------------------------
 KSM=/sys/kernel/mm/ksm
 KVMX_PAGEMAP=$KVMX_DIR/selftests/lib/kvmx-pagemap
