@@ -26,7 +26,8 @@ PYTHON ?= python3
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(TOP)/dkms.conf)
 
 # Suites run by vmtest; SUITES=core runs one, SUITES=core:cycles+race two of
-# its tests. Test host size and time limit.
+# its tests, SUITES=core:-cycles+race all but those two. Test host size and
+# time limit.
 SUITES ?= core ksm_cmd idle_tax
 VM_MEM ?= 6144
 VM_CPUS ?= 1
@@ -36,8 +37,12 @@ BENCH ?=
 # it can take, lazy RCU callbacks (rcu_nocbs) so that a missing rcu_barrier()
 # shows. Suites that touch the KSM hook and the sampler.
 DEBUG_ARGS ?= slub_debug=FZP kfence.sample_interval=1 rcu_nocbs=0
-DEBUG_SUITES ?= debug core:sampler+unload+race ksm_cmd:unique+late_twins+compaction+zero_pages
+DEBUG_HOOK_TESTS := unique+late_twins+compaction+zero_pages+domain_moves+domain_swap+migrate_keys+nonvm
+DEBUG_SUITES ?= debug core:sampler+unload+race ksm_cmd:$(DEBUG_HOOK_TESTS)
 DEBUG_MEM ?= 4096
+# make test runs every test once: the hook and sampler tests in the debug
+# host, the others in the main one, side by side.
+TEST_SUITES ?= core:-sampler+unload+race ksm_cmd:-$(DEBUG_HOOK_TESTS) idle_tax
 
 .PHONY: all modules tools install-tools install dkms-install dkms-uninstall check vmtest test \
 	vmtest-debug vmtest-run vmtest-debug-run \
@@ -143,7 +148,7 @@ test:
 	$(MAKE) --no-print-directory test-kernel-modules || exit 1; \
 	mkdir -p $(BUILD)/vm-debug; \
 	$(MAKE) --no-print-directory vmtest-debug-run >$(BUILD)/vm-debug/run.log 2>&1 & d=$$!; \
-	$(MAKE) --no-print-directory vmtest-run; c=$$?; \
+	$(MAKE) --no-print-directory vmtest-run SUITES="$(TEST_SUITES)"; c=$$?; \
 	wait $$d; e=$$?; \
 	echo "[vm-debug] $$(tail -n 1 $(BUILD)/vm-debug/run.log)"; \
 	[ $$e -eq 0 ] || grep -E '^\[vm\]|FAIL' $(BUILD)/vm-debug/run.log; \

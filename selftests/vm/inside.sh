@@ -106,10 +106,15 @@ if [ "$mode" = demo ]; then
 fi
 
 for spec in $suites; do
-	# SUITE or SUITE:NAME+NAME (only test_NAME.sh of the suite)
+	# SUITE, SUITE:NAME+NAME (only test_NAME.sh of the suite) or
+	# SUITE:-NAME+NAME (all but those)
 	suite=${spec%%:*}
 	only=
+	but=
 	[ "$spec" != "$suite" ] && only=" $(echo "${spec#*:}" | tr '+' ' ') "
+	case $only in
+	" -"*) but=" ${only# -}"; only= ;;
+	esac
 	d=$KVMX_DIR/selftests/$suite
 	if [ ! -d "$d" ]; then
 		report "KVMX-BEGIN $suite/missing"
@@ -121,6 +126,7 @@ for spec in $suites; do
 		[ -e "$t" ] || continue
 		n=$(basename "$t" .sh)
 		[ -n "$only" ] && [ "${only#* ${n#test_} }" = "$only" ] && continue
+		[ -n "$but" ] && [ "${but#* ${n#test_} }" != "$but" ] && continue
 		run_one "$suite" "$t"
 		# A test must not leave guests behind for the next one.
 		"$KVMX_DIR/selftests/lib/kvmx-guest" stop-all >/dev/null 2>&1
