@@ -274,7 +274,9 @@ standin_start() {
 	pids[$name]=$!
 	wait_for 60 test -e /tmp/si-$name.ready || return 1
 	[ "$dom" = - ] && return 0
-	echo "${pids[$name]}" >"$KVMX_SYS/attach" || return 1
+	# KVM's uevent may have attached it already (EEXIST).
+	echo "${pids[$name]}" >"$KVMX_SYS/attach" 2>/dev/null
+	wait_for 5 has_vm_of_pid "${pids[$name]}" || return 1
 	[ "$dom" = 0 ] ||
 		echo "$dom" >"$KVMX_SYS/vms/$(vm_of_pid "${pids[$name]}")/ksm_domain"
 }
