@@ -86,9 +86,11 @@ vm=$(vm_of_pid "$p1")
 fill_start a1 64M unique 7 >/dev/null
 read -r hva len gfn npages <<<"$("$H" slot "$vm")"
 diag "$vm: guest RAM at $hva, $(mib "$len") MiB from gfn $gfn"
+# "At once": well before a waiter's 5 s limit; the time includes the
+# helper's Python start, which takes up to a second under TCG.
 t0=$(ms_now)
 expect_errno "page-out without kvmxd" ENOTCONN "$TA" "$vm pageout $gfn 512"
-check "refused at once ($(ms_since "$t0") ms)" test "$(ms_since "$t0")" -lt 1000
+check "refused at once ($(ms_since "$t0") ms)" test "$(ms_since "$t0")" -lt 3000
 expect_errno "a huge page split without kvmxd" ENOTCONN "$TA" "$vm cold $hva $M2"
 # idle_tax wants page-out: it is refused, and tried once per interval.
 echo 200 >$ITAX/interval_ms
@@ -158,7 +160,7 @@ expect "256 accepted, 44 refused with EBUSY" \
 expect "in flight" "$(advice_stat in_flight)" 256
 t0=$(ms_now)
 expect_errno "page-out while the channel is full" EBUSY "$TA" "$vm pageout $gfn 512"
-check "refused at once ($(ms_since "$t0") ms)" test "$(ms_since "$t0")" -lt 1000
+check "refused at once ($(ms_since "$t0") ms)" test "$(ms_since "$t0")" -lt 3000
 objs=$(advice_dbg objects)
 slab0=$(slab_objs)
 for i in 1 2 3 4 5; do
