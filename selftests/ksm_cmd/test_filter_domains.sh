@@ -64,8 +64,10 @@ expect "and still nothing across the domains" \
 # d3 grew KSM's rmap: a new table, which holds nothing for 12 passes.
 ksm_wait_scans 26 300
 h2=$(held_per_pass 3)
+# The counter is read a moment after a pass ends, when the next one has
+# begun: up to a quarter more than one pass's worth.
 check "domain 2's pages are still held back, alone ($h2 a pass for $PAGES pages)" \
-	test "$h2" -ge $((PAGES * 60 / 100)) -a "$h2" -le "$PAGES"
+	test "$h2" -ge $((PAGES * 60 / 100)) -a "$h2" -le $((PAGES * 5 / 4))
 
 bad=0
 for n in d1 d2 d3; do
