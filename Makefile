@@ -13,7 +13,8 @@
 #                        side (what CI runs)
 #   make demo            boot the test host, start guests, show the registry
 #                        and idle_tax at work
-#   make bench           benchmarks (BENCH=name runs one)
+#   make bench           benchmarks (BENCH=name runs one; BENCH_ARGS="NAME=VALUE
+#                        ..." sets the benchmark's variables in the test host)
 #   make soak            long integrity run of ksm_cmd (11 minutes)
 #   make lint            checkpatch, W=1 and sparse over the kernel code
 #   make clean
@@ -33,6 +34,7 @@ VM_MEM ?= 6144
 VM_CPUS ?= 1
 VM_TIMEOUT ?= 2400
 BENCH ?=
+BENCH_ARGS ?=
 # The debug boot: slab poisoning and red zones, KFENCE on every allocation
 # it can take, lazy RCU callbacks (rcu_nocbs) so that a missing rcu_barrier()
 # shows. Suites that touch the KSM hook and the sampler.
@@ -161,7 +163,7 @@ demo: test-kernel-modules
 		--demo demo
 
 bench: test-kernel-modules
-	@bash $(TOP)/bench/run.sh $(BUILD) $(BENCH)
+	@BENCH_ARGS='$(BENCH_ARGS)' bash $(TOP)/bench/run.sh $(BUILD) $(BENCH)
 
 # The long ksm_cmd integrity run (11 minutes of merging under every classifier).
 soak: test-kernel-modules

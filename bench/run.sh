@@ -5,11 +5,18 @@
 # bench/<name>/ with test_bench.sh, which runs inside the test host and
 # leaves raw records in its output folder /kvmx-out/<name>/, and report.py
 # RAWDIR RESULTSDIR, which writes bench/results/<name>.json and the plots.
+#
+# BENCH_ARGS="NAME=VALUE ...": settings for the benchmarks (for example
+# KSM_BENCH_WORKLOADS=C,D). The test host does not inherit this shell's
+# environment; it reads them from build/bench_args (bench_args in tap.sh).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$1
 want=${2:-}
 mkdir -p "$top/bench/results" "$build/results"
+set -f
+printf '%s\n' ${BENCH_ARGS:-} >"$build/bench_args"
+set +f
 # Plots need matplotlib; install it from the archive like the other deps.
 if ! /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-matplotlib >/dev/null ||

@@ -310,6 +310,19 @@ merged_pair() {
 		wait_for 300 merged
 }
 
+# bench_args PREFIX: export the NAME=VALUE words of make bench BENCH_ARGS=
+# (bench/run.sh writes them to build/bench_args) whose NAME starts with
+# PREFIX.
+bench_args() {
+	local kv
+	[ -r "$KVMX_DIR/build/bench_args" ] || return 0
+	while read -r kv; do
+		case $kv in
+		"$1"*=*) export "$kv" ;;
+		esac
+	done <"$KVMX_DIR/build/bench_args"
+}
+
 # --- KSM -------------------------------------------------------------------
 KSM=/sys/kernel/mm/ksm
 KVMX_PAGEMAP=$KVMX_DIR/selftests/lib/kvmx-pagemap
