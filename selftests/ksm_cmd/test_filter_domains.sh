@@ -46,9 +46,11 @@ ksm_start 4000 10
 ksm_wait_scans 16 300
 h0=$(held_per_pass 3)
 # A page whose slot another page's hash also falls in looks shared: with
-# two to four slots per page, one in five to ten.
+# two to four slots per page, one in five to ten. And smart scan skips
+# aged pages in some passes: a page not checksummed in a pass is not held
+# in it. Measured: 55% to 59% of them a pass; at least 45%.
 check "both VMs' pages are held back ($h0 a pass for $((2 * PAGES)) pages)" \
-	test "$h0" -ge $((2 * PAGES * 60 / 100))
+	test "$h0" -ge $((2 * PAGES * 45 / 100))
 
 kill -USR2 "${pids[d2]}"
 wait_for 60 reseeded d2
@@ -70,7 +72,7 @@ ksm_wait_scans 26 300
 # Over 6 passes, the pass under way adds at most a sixth.
 h2=$(held_per_pass 6)
 check "domain 2's pages are still held back, alone ($h2 a pass for $PAGES pages)" \
-	test "$h2" -ge $((PAGES * 60 / 100)) -a "$h2" -le $((PAGES * 5 / 4))
+	test "$h2" -ge $((PAGES * 50 / 100)) -a "$h2" -le $((PAGES * 5 / 4))
 
 bad=0
 for n in d1 d2 d3; do
