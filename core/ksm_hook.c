@@ -215,8 +215,14 @@ static struct {
 /* Per-boot secret of the slot hash: no one can aim at another's slots. */
 static siphash_key_t kvmx_uq_key;
 static struct kvmx_uniq *kvmx_uq_next;		/* work -> ksmd */
+static DEFINE_MUTEX(kvmx_uq_lock);		/* who prepares kvmx_uq_next */
 static struct kvmx_uniq *kvmx_uq_done;		/* ksmd -> work */
-static unsigned long kvmx_uq_passes;		/* passes counted in kvmx_uq */
+/* The table kvmx_uq replaced, read until its entries expire (ksmd only). */
+static struct kvmx_uniq *kvmx_uq_prev;
+static unsigned long kvmx_uq_swapped;		/* pass kvmx_uq came in */
+static unsigned long kvmx_uq_passes;		/* passes counted, resizes too */
+static unsigned int kvmx_uq_warm = UNIQ_WINDOW;	/* passes before holding */
+static unsigned long kvmx_uq_empty;		/* last pass begun without pages */
 static unsigned long kvmx_uq_entries;		/* KSM's rmap items at pass start */
 static unsigned int kvmx_uq_bits;		/* size of kvmx_uq, 0 without */
 static bool kvmx_uq_want;			/* the policy asks for the filter */
@@ -447,10 +453,15 @@ static void kvmx_ksm_rebuild(bool sync)
 	}
 }
 
+static void kvmx_uq_refresh(void);
+
 void kvmx_ksm_vms_changed(void)
 {
 	/* A detach must not leave the VM reachable: wait for readers. */
 	kvmx_ksm_rebuild(true);
+	/* A filter table for the new guest memory, ready at the next pass. */
+	if (READ_ONCE(kvmx_ksm_installed))
+		kvmx_uq_refresh();
 }
 
 /*
@@ -482,8 +493,6 @@ void kvmx_ksm_vm_unmapped(struct kvmx_vm *vm, unsigned long start,
 }
 
 static struct kprobe kvmx_ksm_kp;
-
-static void kvmx_uq_refresh(void);
 
 static void kvmx_ksm_refresh(struct work_struct *work)
 {
@@ -1095,6 +1104,7 @@ static u64 kvmx_uq_filter(u64 sum, struct page *page, u32 domain, bool vm)
 	struct kvmx_uniq *uq = kvmx_uq;
 	unsigned long pfn = page_to_pfn(page);
 	unsigned int tag = 0;
+	u32 *slot;
 	u64 h;
 
 	kvmx_uq_last.valid = false;
@@ -1104,9 +1114,12 @@ static u64 kvmx_uq_filter(u64 sum, struct page *page, u32 domain, bool vm)
 	kvmx_uq_last.pfn = pfn;
 	kvmx_uq_last.hash = h;
 	kvmx_uq_last.valid = true;
-	switch (uniq_see(&uq->slots[uniq_slot(h, uq->bits)], hash_long(pfn, 32),
-			 kvmx_ksm_seq, vm && kvmx_uq_passes > UNIQ_WINDOW,
-			 &tag)) {
+	slot = &uq->slots[uniq_slot(h, uq->bits)];
+	if (kvmx_uq_prev)
+		uniq_adopt(slot, kvmx_uq_prev->slots[uniq_slot(h,
+							kvmx_uq_prev->bits)]);
+	switch (uniq_see(slot, hash_long(pfn, 32), kvmx_ksm_seq,
+			 vm && kvmx_uq_passes > kvmx_uq_warm, &tag)) {
 	case UNIQ_HOLD:
 		kvmx_ksm_st.unique_volatile++;
 		/* Different in every pass, so KSM sees the page changing. */
@@ -1271,22 +1284,38 @@ static void kvmx_uq_count_kpages(void)
 
 /*
  * ksmd, at a pass start: take up a table the work has prepared, or give
- * the table back when the filter is off. A table handed over waits in
+ * the tables back when the filter is off. A table handed over waits in
  * kvmx_uq_done until the work has freed the previous one.
  *
  * Only the work frees kvmx_uq_next, and only ksmd empties kvmx_uq_done;
  * the work may take kvmx_uq_next away (the filter was switched off) between
  * ksmd's look and its xchg, so the xchg's result is what counts.
+ *
+ * A resize keeps the history: the table replaced stays in kvmx_uq_prev,
+ * and each slot of the new one takes over its old slot's state at its
+ * first use (uniq_adopt()), until the old entries have expired. So the
+ * warm-up is counted once, from the first table: one pass when KSM had no
+ * page shortly before (every page is young, smart scan skips none of
+ * them), smart scan's longest skip otherwise (uniq_warmup()).
  */
 static void kvmx_uq_start_pass(bool want, unsigned long entries)
 {
 	struct kvmx_uniq *next;
 
+	if (!entries)
+		kvmx_uq_empty = kvmx_ksm_seq;
 	WRITE_ONCE(kvmx_uq_entries, entries);
 	WRITE_ONCE(kvmx_uq_want, want);
 	if (!want) {
+		/* A table kept over a pause in counting starts over. */
 		kvmx_uq_passes = 0;
-		if (kvmx_uq && !READ_ONCE(kvmx_uq_done)) {
+		kvmx_uq_warm = UNIQ_WINDOW;
+		if (READ_ONCE(kvmx_uq_done))
+			return;
+		if (kvmx_uq_prev) {
+			xchg(&kvmx_uq_done, kvmx_uq_prev);
+			kvmx_uq_prev = NULL;
+		} else if (kvmx_uq) {
 			xchg(&kvmx_uq_done, kvmx_uq);
 			kvmx_uq = NULL;
 			kvmx_uq_gen++;
@@ -1294,12 +1323,23 @@ static void kvmx_uq_start_pass(bool want, unsigned long entries)
 		}
 		return;
 	}
+	if (kvmx_uq_prev && !READ_ONCE(kvmx_uq_done) &&
+	    kvmx_ksm_seq - kvmx_uq_swapped > UNIQ_EXPIRE) {
+		xchg(&kvmx_uq_done, kvmx_uq_prev);
+		kvmx_uq_prev = NULL;
+	}
 	if (READ_ONCE(kvmx_uq_next) && !READ_ONCE(kvmx_uq_done)) {
 		next = xchg(&kvmx_uq_next, NULL);
 		if (next) {
-			WARN_ON_ONCE(xchg(&kvmx_uq_done, kvmx_uq));
+			WARN_ON_ONCE(xchg(&kvmx_uq_done, kvmx_uq_prev));
+			kvmx_uq_prev = kvmx_uq;
+			if (!kvmx_uq) {
+				kvmx_uq_passes = 0;
+				kvmx_uq_warm = uniq_warmup(kvmx_ksm_seq,
+							   kvmx_uq_empty);
+			}
 			kvmx_uq = next;
-			kvmx_uq_passes = 0;
+			kvmx_uq_swapped = kvmx_ksm_seq;
 			WRITE_ONCE(kvmx_uq_bits, next->bits);
 			kvmx_ksm_st.unique_resizes++;
 			kvmx_uq_count_kpages();
@@ -1312,24 +1352,53 @@ static void kvmx_uq_start_pass(bool want, unsigned long entries)
 /* The refresh work's part: free what ksmd gave back, size the table. */
 static void kvmx_uq_refresh(void)
 {
-	struct kvmx_uniq *uq;
-	unsigned int bits;
+	unsigned long entries = READ_ONCE(kvmx_uq_entries), vm_pages = 0;
+	const struct kvmx_ksm_map *map;
+	struct kvmx_uniq *uq, *old;
+	unsigned int bits, i, s;
 
+	/* The work and a policy registration: one at a time. */
+	guard(mutex)(&kvmx_uq_lock);
 	vfree(xchg(&kvmx_uq_done, NULL));
 	if (!READ_ONCE(kvmx_uq_want)) {
 		vfree(xchg(&kvmx_uq_next, NULL));
 		return;
 	}
-	bits = uniq_table_bits(READ_ONCE(kvmx_uq_entries),
-			       READ_ONCE(kvmx_uq_bits));
-	if (bits == READ_ONCE(kvmx_uq_bits) || READ_ONCE(kvmx_uq_next))
+	/*
+	 * KSM will track the attached VMs' memory at least: size for it
+	 * from the start, rather than for the few pages KSM had at the last
+	 * pass start, and resize less.
+	 */
+	rcu_read_lock();
+	map = rcu_dereference(kvmx_ksm_map);
+	for (i = 0; map && i < map->nvms; i++)
+		for (s = 0; s < map->vms[i].nslots; s++)
+			vm_pages += map->vms[i].slots[s].npages;
+	rcu_read_unlock();
+	bits = uniq_table_bits(max(entries, vm_pages), READ_ONCE(kvmx_uq_bits));
+	old = READ_ONCE(kvmx_uq_next);
+	if (bits == READ_ONCE(kvmx_uq_bits)) {
+		/* The table in use fits again: none waits (ksmd's xchg wins). */
+		if (old)
+			vfree(xchg(&kvmx_uq_next, NULL));
+		return;
+	}
+	if (old && old->bits == bits)
 		return;
 	/* Without memory the filter waits; KSM itself is not affected. */
 	uq = vzalloc(struct_size(uq, slots, 1UL << bits));
 	if (!uq)
 		return;
 	uq->bits = bits;
-	if (cmpxchg(&kvmx_uq_next, NULL, uq))
+	/*
+	 * A table of another size waiting (VMs came since) is replaced,
+	 * unless ksmd took it meanwhile. Only this function frees a waiting
+	 * table, under kvmx_uq_lock, so @old cannot have been freed and
+	 * reused.
+	 */
+	if (cmpxchg(&kvmx_uq_next, old, uq) == old)
+		vfree(old);
+	else
 		vfree(uq);
 }
 
@@ -1337,12 +1406,16 @@ static void kvmx_uq_refresh(void)
 static void kvmx_uq_free_all(void)
 {
 	vfree(kvmx_uq);
+	vfree(kvmx_uq_prev);
 	vfree(kvmx_uq_next);
 	vfree(kvmx_uq_done);
 	kvmx_uq = NULL;
+	kvmx_uq_prev = NULL;
 	kvmx_uq_next = NULL;
 	kvmx_uq_done = NULL;
 	kvmx_uq_passes = 0;
+	kvmx_uq_warm = UNIQ_WINDOW;
+	kvmx_uq_empty = 0;
 	kvmx_uq_bits = 0;
 	kvmx_uq_want = false;
 	kvmx_uq_last.valid = false;
@@ -1708,6 +1781,15 @@ int kvmx_ksm_register_policy(const struct kvmx_ksm_policy *policy)
 	kvmx_registry_lock();
 	kvmx_ksm_rebuild(true);
 	kvmx_registry_unlock();
+	/*
+	 * A first filter table, ready for ksmd's next pass start, in case
+	 * the policy wants the filter (that pass start gives it back if
+	 * not): the probe is armed already, so the table counts that whole
+	 * pass, and counting from a pass that began with KSM empty is what
+	 * lets the filter hold pages back from the next pass on.
+	 */
+	WRITE_ONCE(kvmx_uq_want, true);
+	kvmx_uq_refresh();
 	rcu_assign_pointer(kvmx_ksm_pol, policy);
 	pr_info("KSM hook installed, policy %s\n", policy->name);
 out:
@@ -1863,12 +1945,14 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   kvmx_ksm_st.kpages_moved, kvmx_ksm_st.kpages_kept,
 		   kvmx_ksm_st.kpages_adopted);
 	seq_printf(m, "unique_filter %s\nunique_volatile %llu\n"
-		   "unique_table_bytes %lu\nunique_resizes %llu\n",
+		   "unique_table_bytes %lu\nunique_resizes %llu\n"
+		   "unique_passes %lu\nunique_warmup %u\n",
 		   READ_ONCE(kvmx_uq_want) ? "on" : "off",
 		   kvmx_ksm_st.unique_volatile,
 		   READ_ONCE(kvmx_uq_bits) ?
 		   sizeof(u32) << READ_ONCE(kvmx_uq_bits) : 0,
-		   kvmx_ksm_st.unique_resizes);
+		   kvmx_ksm_st.unique_resizes, READ_ONCE(kvmx_uq_passes),
+		   READ_ONCE(kvmx_uq_warm));
 	seq_printf(m, "xxh64_probe %s\n", !READ_ONCE(kvmx_ksm_installed) ?
 		   "-" : kprobe_disabled(&kvmx_ksm_kp) ? "disarmed" : "armed");
 	return 0;

@@ -21,6 +21,7 @@
 #define STAG(v)		F(v, 23, 5)
 #define SEEN		(1U << 28)
 #define KSM(v)		F(v, 29, 3)
+#define KSM_BITS	(7U << 29)
 
 static inline unsigned int age(unsigned int now, unsigned int then)
 {
@@ -48,7 +49,7 @@ enum uniq_verdict uniq_see(u32 *slot, u32 fp, unsigned long seq,
 	 * one not seen for UNIQ_EXPIRE passes is gone (its content changed,
 	 * or it was freed or merged), whatever others come by.
 	 */
-	if (!(v & ~(7U << 29)) || age(now, OTAG(v)) > UNIQ_EXPIRE) {
+	if (!(v & ~KSM_BITS) || age(now, OTAG(v)) > UNIQ_EXPIRE) {
 		/* Empty, or its owner is gone: @fp owns it now. */
 		v &= 7U << 29;
 		v |= fp;
@@ -90,11 +91,24 @@ void uniq_ksm_put(u32 *slot)
 		*slot -= 1U << 29;
 }
 
+void uniq_adopt(u32 *slot, u32 old)
+{
+	if (!(*slot & ~KSM_BITS))
+		*slot |= old & ~KSM_BITS;
+}
+
+unsigned int uniq_warmup(unsigned long start, unsigned long empty)
+{
+	if (empty && empty <= start && start - empty <= UNIQ_YOUNG)
+		return 1;
+	return UNIQ_WINDOW;
+}
+
 unsigned int uniq_table_bits(unsigned long entries, unsigned int bits)
 {
 	unsigned int want = UNIQ_MIN_BITS;
 
-	while (want < UNIQ_MAX_BITS && (1UL << want) < entries * 2)
+	while (want < UNIQ_MAX_BITS && (1UL << want) < entries * 4)
 		want++;
 	if (!bits || want > bits || want + 3 <= bits)
 		return want;

@@ -36,10 +36,11 @@
 #include <kvmx/policy.h>
 
 #define UNIQ_MIN_BITS	14	/* 64 KiB */
-#define UNIQ_MAX_BITS	26	/* 256 MiB: two slots per page up to 128 GiB */
+#define UNIQ_MAX_BITS	27	/* 512 MiB: four slots per page up to 128 GiB */
 #define UNIQ_WINDOW	12	/* passes: smart scan scans every page in 9 */
 #define UNIQ_EXPIRE	24	/* an owner not seen for this long is gone */
 #define UNIQ_KSM_MAX	7	/* KSM page count saturates (then sticky) */
+#define UNIQ_YOUNG	3	/* smart scan skips no page younger than this */
 
 /* What to report to KSM for one page. */
 enum uniq_verdict {
@@ -69,16 +70,41 @@ static inline unsigned int uniq_tag(unsigned long seq)
 enum uniq_verdict uniq_see(u32 *slot, u32 fp, unsigned long seq,
 			   bool may_hold, unsigned int *tag);
 
+/*
+ * A table replaced one of another size, and @slot is the new slot of a
+ * hash whose old slot held @old. A new slot that holds no page yet takes
+ * over what the old one knew, so that a resize loses no history: owners
+ * stay owners and keep their last hold, twins stay twins. Several new slots
+ * may take over one old slot (the table grew): the pages of those hashes
+ * then look shared until the old owner expires, which is stock behaviour.
+ * KSM counts are not taken over; the new table counts KSM pages itself.
+ */
+void uniq_adopt(u32 *slot, u32 old);
+
+/*
+ * Passes a table that started counting in pass @start must count before
+ * it may hold pages back, when KSM last began a pass without any page in
+ * pass @empty (0: not seen). A page is held only if no twin came within
+ * UNIQ_WINDOW passes, so the table must have seen every page KSM tracks:
+ * smart scan scans a page in each of its first UNIQ_YOUNG + 1 passes, so if
+ * every page came after @empty and @start <= @empty + UNIQ_YOUNG, the one
+ * pass @start has seen them all. Otherwise it takes smart scan's longest
+ * skip: UNIQ_WINDOW passes.
+ */
+unsigned int uniq_warmup(unsigned long start, unsigned long empty);
+
 /* A KSM page with the content of @slot was made, or went away. */
 void uniq_ksm_get(u32 *slot);
 void uniq_ksm_put(u32 *slot);
 
 /*
  * Table size, in bits, for KSM tracking @entries pages, when the table
- * now has 2^@bits slots (0: no table yet). Aims at two to four slots per
- * page (8 to 16 bytes, at most 0.4% of the memory KSM scans); grows as
- * soon as there are fewer than two and shrinks only at sixteen or more,
- * so that a steady load keeps its table.
+ * now has 2^@bits slots (0: no table yet). Aims at four to eight slots per
+ * page (16 to 32 bytes, at most 0.8% of the memory KSM scans): a page
+ * whose slot another content's hash also falls in looks shared, one page
+ * in eight to one in five at that load. Grows as soon as there are fewer
+ * than four and shrinks only at thirty-two or more, so that a steady load
+ * keeps its table.
  */
 unsigned int uniq_table_bits(unsigned long entries, unsigned int bits);
 

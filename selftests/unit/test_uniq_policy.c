@@ -179,13 +179,57 @@ int main(void)
 	CHECK(uniq_see(&tab[0], 0xabd, 6, true, &tag) == UNIQ_TRUE,
 	      "a different fingerprint is another page");
 
-	/* Table size: two to four slots per page, shrinking only late. */
+	/* Table size: four to eight slots per page, shrinking only late. */
 	CHECK(uniq_table_bits(0, 0) == UNIQ_MIN_BITS, "empty KSM: smallest table");
-	CHECK(uniq_table_bits(1UL << 20, 0) == 21, "1 Mi pages: 2 Mi slots");
-	CHECK(uniq_table_bits((1UL << 20) + 1, 21) == 22, "grows at under two slots a page");
-	CHECK(uniq_table_bits((1UL << 17) + 1, 21) == 21, "keeps the table under 16 slots a page");
-	CHECK(uniq_table_bits(1UL << 17, 21) == 18, "shrinks at 16");
+	CHECK(uniq_table_bits(1UL << 20, 0) == 22, "1 Mi pages: 4 Mi slots");
+	CHECK(uniq_table_bits((1UL << 20) + 1, 22) == 23, "grows at under four slots a page");
+	CHECK(uniq_table_bits((1UL << 17) + 1, 22) == 22, "keeps the table under 32 slots a page");
+	CHECK(uniq_table_bits(1UL << 17, 22) == 19, "shrinks at 32");
 	CHECK(uniq_table_bits(~0UL >> 8, 0) == UNIQ_MAX_BITS, "bounded at the top");
+
+	/*
+	 * Resize: the table doubled, and old slot 3 is new slots 6 and 7. A
+	 * page held until its twin came just before the resize is released
+	 * right after it, with the tag KSM stored, as without the resize.
+	 */
+	memset(tab, 0, sizeof(tab));
+	a = (struct pg){ .fp = 0x101, .slot = 3, .vm = true };
+	b = (struct pg){ .fp = 0x202, .slot = 3, .vm = true };
+	for (seq = 1000; seq < 1003; seq++)
+		scan(&a, seq);
+	scan(&a, 1003);
+	scan(&b, 1003);
+	{
+		u32 old = tab[3];
+
+		memset(tab, 0, sizeof(tab));
+		uniq_adopt(&tab[6], old);
+		uniq_adopt(&tab[7], old);
+		a.slot = b.slot = 6;
+		CHECK(scan(&a, 1004), "after a resize a page whose twin came before it is released at once");
+		CHECK(scan(&b, 1004), "and its twin reaches the trees with it");
+		c = (struct pg){ .fp = 0x303, .slot = 7, .vm = true };
+		scan(&c, 1004);
+		CHECK(scan(&c, 1005), "a page of the other new slot of that hash looks shared");
+		tab[8] = 1U << 29;	/* one KSM page, counted by the new table */
+		uniq_adopt(&tab[8], old | 2U << 29);
+		CHECK(tab[8] >> 29 == 1 && (tab[8] & ~(7U << 29)) == (old & ~(7U << 29)),
+		      "a slot takes over the page state, not the old KSM count");
+		tab[9] = tab[6];
+		uniq_adopt(&tab[9], old ^ 0xfff);
+		CHECK(tab[9] == tab[6], "a slot that holds a page already keeps it");
+	}
+	/* Without the old table, the same page is held once more. */
+	memset(tab, 0, sizeof(tab));
+	a.slot = 6;
+	CHECK(!scan(&a, 1004), "(without taking over, it would be held a pass longer)");
+
+	/* Warm-up: one pass when every page came after KSM was empty. */
+	CHECK(uniq_warmup(5, 5) == 1, "counting from the pass KSM was empty: one pass");
+	CHECK(uniq_warmup(5 + UNIQ_YOUNG, 5) == 1, "up to UNIQ_YOUNG passes later: one pass");
+	CHECK(uniq_warmup(6 + UNIQ_YOUNG, 5) == UNIQ_WINDOW, "later, pages may be aged: the window");
+	CHECK(uniq_warmup(5, 0) == UNIQ_WINDOW, "KSM never seen empty: the window");
+	CHECK(uniq_warmup(4, 5) == UNIQ_WINDOW, "an empty pass after the start vouches for nothing");
 
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;
