@@ -45,6 +45,8 @@
 #include <linux/mman.h>
 #include <linux/ksm.h>
 #include <linux/utsname.h>
+#include <linux/jump_label.h>
+#include <linux/sched/clock.h>
 
 #include <kvmx/ksm.h>
 #include "internal.h"
@@ -190,7 +192,14 @@ static struct {
 	u64 content_keys;	/* classes read from the content of a page */
 	u64 unique_volatile;	/* checksums reported changed: seen once */
 	u64 unique_resizes;	/* filter tables swapped in */
+	/* With ksm_timing on: ns in the hook, and in the work stock does. */
+	u64 ns_memcmp;		/* in ksmd's memcmp_pages() */
+	u64 ns_content;		/* ... comparing content */
+	u64 ns_checksum;	/* in ksmd's page checksums */
+	u64 ns_hash;		/* ... hashing */
 } kvmx_ksm_st;
+/* debugfs ksm_timing: clock the hook (two clock reads a call, so off). */
+static DEFINE_STATIC_KEY_FALSE(kvmx_ksm_timing);
 
 /*
  * The unique-page filter (see uniq_policy.h), when the policy asks for it.
@@ -982,8 +991,8 @@ static void kvmx_kcmp_page(struct kcmp_page *c, struct page *page,
 }
 
 /* memcmp() of two pages that also says how many bytes it looked at. */
-static int kvmx_ksm_content_cmp(struct page *p1, struct page *p2,
-				unsigned int *bytes)
+static int __kvmx_ksm_content_cmp(struct page *p1, struct page *p2,
+				  unsigned int *bytes)
 {
 	const unsigned long *a = kmap_local_page(p1);
 	const unsigned long *b = kmap_local_page(p2);
@@ -1005,6 +1014,20 @@ static int kvmx_ksm_content_cmp(struct page *p1, struct page *p2,
 	return ret;
 }
 
+static int kvmx_ksm_content_cmp(struct page *p1, struct page *p2,
+				unsigned int *bytes)
+{
+	u64 t;
+	int ret;
+
+	if (!static_branch_unlikely(&kvmx_ksm_timing))
+		return __kvmx_ksm_content_cmp(p1, p2, bytes);
+	t = local_clock();
+	ret = __kvmx_ksm_content_cmp(p1, p2, bytes);
+	kvmx_ksm_st.ns_content += local_clock() - t;
+	return ret;
+}
+
 /*
  * ksmd's memcmp_pages(). The keys decide first (kcmp_policy.h): only
  * pages of one domain and class are compared by content, a protected page
@@ -1012,7 +1035,7 @@ static int kvmx_ksm_content_cmp(struct page *p1, struct page *p2,
  * (KSM's use_zero_pages path, the zero remap of a THP split) is a plain
  * content comparison, whatever the other page's key.
  */
-static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
+static int __kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 {
 	const struct kvmx_ksm_policy *pol;
 	struct kvmx_ksm_key k1, k2;
@@ -1066,9 +1089,22 @@ static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 	return ret;
 }
 
+static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
+{
+	u64 t;
+	int ret;
+
+	if (!static_branch_unlikely(&kvmx_ksm_timing))
+		return __kvmx_ksm_memcmp_pages(page1, page2);
+	t = local_clock();
+	ret = __kvmx_ksm_memcmp_pages(page1, page2);
+	kvmx_ksm_st.ns_memcmp += local_clock() - t;
+	return ret;
+}
+
 /* --- checksums ------------------------------------------------------------- */
 
-static u64 kvmx_xxh64_buf(const void *buf, size_t len)
+static u64 __kvmx_xxh64_buf(const void *buf, size_t len)
 {
 	struct xxh64_state st;
 
@@ -1076,6 +1112,18 @@ static u64 kvmx_xxh64_buf(const void *buf, size_t len)
 	xxh64_reset(&st, 0);
 	xxh64_update(&st, buf, len);
 	return xxh64_digest(&st);
+}
+
+static u64 kvmx_xxh64_buf(const void *buf, size_t len)
+{
+	u64 t, ret;
+
+	if (!static_branch_unlikely(&kvmx_ksm_timing))
+		return __kvmx_xxh64_buf(buf, len);
+	t = local_clock();
+	ret = __kvmx_xxh64_buf(buf, len);
+	kvmx_ksm_st.ns_hash += local_clock() - t;
+	return ret;
 }
 
 /* KSM keeps its checksums as u32: compare as it does. */
@@ -1148,7 +1196,7 @@ static void kvmx_uq_ksm_count(struct kvmx_kpage *kp, bool get)
 }
 
 /* ksmd's xxh64(page, PAGE_SIZE, 0), reached through the kprobe. */
-static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
+static u64 __kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 {
 	const struct kvmx_ksm_policy *pol;
 	u64 sub[KVMX_KSM_MAX_SUBBLOCKS];
@@ -1205,6 +1253,18 @@ static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 	if (nsub > 1 && kvmx_ksm_is_zero_sum(ret))
 		ret ^= 1;
 	return kvmx_uq_filter(ret, page, domain, vm);
+}
+
+static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
+{
+	u64 t, ret;
+
+	if (!static_branch_unlikely(&kvmx_ksm_timing))
+		return __kvmx_ksm_xxh64(input, len, seed);
+	t = local_clock();
+	ret = __kvmx_ksm_xxh64(input, len, seed);
+	kvmx_ksm_st.ns_checksum += local_clock() - t;
+	return ret;
 }
 
 static int kvmx_ksm_kp_pre(struct kprobe *p, struct pt_regs *regs)
@@ -1953,6 +2013,11 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   sizeof(u32) << READ_ONCE(kvmx_uq_bits) : 0,
 		   kvmx_ksm_st.unique_resizes, READ_ONCE(kvmx_uq_passes),
 		   READ_ONCE(kvmx_uq_warm));
+	seq_printf(m, "ksm_timing %s\nns_memcmp %llu\nns_content %llu\n"
+		   "ns_checksum %llu\nns_hash %llu\n",
+		   static_key_enabled(&kvmx_ksm_timing) ? "on" : "off",
+		   kvmx_ksm_st.ns_memcmp, kvmx_ksm_st.ns_content,
+		   kvmx_ksm_st.ns_checksum, kvmx_ksm_st.ns_hash);
 	seq_printf(m, "xxh64_probe %s\n", !READ_ONCE(kvmx_ksm_installed) ?
 		   "-" : kprobe_disabled(&kvmx_ksm_kp) ? "disarmed" : "armed");
 	return 0;
@@ -1973,6 +2038,49 @@ static const struct file_operations kvmx_ksm_reset_fops = {
 	.write = kvmx_ksm_reset_write,
 };
 
+static int kvmx_ksm_timing_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "%d\n", static_key_enabled(&kvmx_ksm_timing));
+	return 0;
+}
+
+static int kvmx_ksm_timing_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, kvmx_ksm_timing_show, NULL);
+}
+
+/* A boolean, as every kvmx knob takes it; the counters go on from where they are. */
+static ssize_t kvmx_ksm_timing_write(struct file *file, const char __user *ubuf,
+				     size_t count, loff_t *ppos)
+{
+	char buf[8];
+	bool on;
+	int ret;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = 0;
+	ret = kvmx_parse_bool(buf, count, &on);
+	if (ret)
+		return ret;
+	if (on)
+		static_branch_enable(&kvmx_ksm_timing);
+	else
+		static_branch_disable(&kvmx_ksm_timing);
+	return count;
+}
+
+static const struct file_operations kvmx_ksm_timing_fops = {
+	.owner = THIS_MODULE,
+	.open = kvmx_ksm_timing_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+	.write = kvmx_ksm_timing_write,
+};
+
 int kvmx_ksm_init(void)
 {
 	const void *zero = page_address(ZERO_PAGE(0));
@@ -1989,6 +2097,8 @@ int kvmx_ksm_init(void)
 			    &kvmx_ksm_classes_fops);
 	debugfs_create_file("ksm_reset", 0200, kvmx_debugfs, NULL,
 			    &kvmx_ksm_reset_fops);
+	debugfs_create_file("ksm_timing", 0600, kvmx_debugfs, NULL,
+			    &kvmx_ksm_timing_fops);
 	return 0;
 }
 
