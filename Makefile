@@ -39,7 +39,7 @@ BENCH_ARGS ?=
 # it can take, lazy RCU callbacks (rcu_nocbs) so that a missing rcu_barrier()
 # shows. Suites that touch the KSM hook and the sampler.
 DEBUG_ARGS ?= slub_debug=FZP kfence.sample_interval=1 rcu_nocbs=0
-DEBUG_HOOK_TESTS := unique+late_twins+compaction+zero_pages+domain_moves+domain_swap+migrate_keys+nonvm
+DEBUG_HOOK_TESTS := unique+late_twins+compaction+zero_pages+domain_moves+domain_swap+migrate_keys+nonvm+robust+filter_domains
 DEBUG_SUITES ?= debug core:sampler+unload+race ksm_cmd:$(DEBUG_HOOK_TESTS)
 DEBUG_MEM ?= 4096
 # make test runs every test once: the hook and sampler tests in the debug
