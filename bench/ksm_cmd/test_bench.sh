@@ -45,7 +45,7 @@ out=/kvmx-out/ksm_cmd
 mkdir -p "$out"
 : >"$out/runs.jsonl"
 : >"$out/samples.csv"
-echo "workload,config,t,pages_sharing,pages_shared,full_scans,run" >>"$out/samples.csv"
+echo "workload,config,t,pages_sharing,pages_shared,full_scans,run,ksmd_ms,ns_memcmp,ns_checksum" >>"$out/samples.csv"
 # D: the merged pages of each guest's QEMU (ksm_merging_pages) over time.
 echo "run,config,phase,t,pages_sharing,full_scans,m1,m2,m3" >"$out/d_samples.csv"
 
@@ -110,6 +110,13 @@ hook_json() {
 	done
 }
 
+# ns_json: the hook's clock (ksm_timing), "ns_memcmp,ns_checksum", or ",".
+ns_json() {
+	[ "${KSM_BENCH_TIMING:-0}" = 1 ] && ! is_stock "$cfg" || { echo ,; return; }
+	awk '$1 == "ns_memcmp" { m = $2 } $1 == "ns_checksum" { c = $2 }
+	     END { print m "," c }' "$KVMX_DBG/ksm_stats"
+}
+
 # knob_json: what ksm_cmd's knobs read (for "defaults", what it comes with).
 knob_json() {
 	printf ', "classifier": "%s", "unique_filter": %s' \
@@ -136,7 +143,7 @@ run_config() {
 		sleep 0.5
 		full=$(ksm_stat full_scans)
 		t=$(awk -v a="$(now_s)" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
-		echo "$w,$cfg,$t,$(ksm_stat pages_sharing),$(ksm_stat pages_shared),$((full - full0)),$RUN" >>"$out/samples.csv"
+		echo "$w,$cfg,$t,$(ksm_stat pages_sharing),$(ksm_stat pages_shared),$((full - full0)),$RUN,$(($(ksmd_ms) - cpu0)),$(ns_json)" >>"$out/samples.csv"
 		if [ -z "$s" ] && [ $((full - full0)) -ge "$np" ]; then
 			s="{\"workload\": \"$w\", \"config\": \"$cfg\", \"run\": $RUN, \"seconds\": $t"
 			s="$s, \"passes\": $((full - full0))"
