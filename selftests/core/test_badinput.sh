@@ -9,7 +9,7 @@
 # kvmx-timeout: 200
 . "$(dirname "$0")/../lib/tap.sh"
 
-tap_plan 183
+tap_plan 209
 kvmx_unload_all
 check "kvmx_core loads" kvmx_load_core
 A=$KVMX_SYS/attach
@@ -159,5 +159,12 @@ expect "sampler/enabled, 1737 bytes starting with 1" \
 	"$(write_form $S/enabled "$(long_junk 1)")" EINVAL
 expect "sampler knobs after all that" \
 	"$(cat $S/period_ms) $(cat $S/pages) $(cat $S/enabled)" "30000 100 0"
+# debugfs ksm_timing, a boolean like the others.
+expect "ksm_timing is off by default" "$(cat $KVMX_DBG/ksm_timing)" 0
+expect_forms $KVMX_DBG/ksm_timing ksm_timing <<EOF
+$(bool_forms)
+EOF
+expect "ksm_timing, 1737 bytes starting with 1" \
+	"$(write_form $KVMX_DBG/ksm_timing "$(long_junk 1)")" EINVAL
 check "kvmx_core unloads" rmmod kvmx_core
 tap_done
