@@ -201,6 +201,21 @@ static struct {
 /* debugfs ksm_timing: clock the hook (two clock reads a call, so off). */
 static DEFINE_STATIC_KEY_FALSE(kvmx_ksm_timing);
 
+/* The value of @expr, with its time added to kvmx_ksm_st.@ctr if clocked. */
+#define kvmx_clocked(ctr, expr) ({					\
+	typeof(expr) __ret;						\
+	u64 __t;							\
+									\
+	if (static_branch_unlikely(&kvmx_ksm_timing)) {		\
+		__t = local_clock();					\
+		__ret = (expr);						\
+		kvmx_ksm_st.ctr += local_clock() - __t;			\
+	} else {							\
+		__ret = (expr);						\
+	}								\
+	__ret;								\
+})
+
 /*
  * The unique-page filter (see uniq_policy.h), when the policy asks for it.
  * The table is ksmd's alone: only ksmd's checksum calls and its pass-start
@@ -1017,15 +1032,7 @@ static int __kvmx_ksm_content_cmp(struct page *p1, struct page *p2,
 static int kvmx_ksm_content_cmp(struct page *p1, struct page *p2,
 				unsigned int *bytes)
 {
-	u64 t;
-	int ret;
-
-	if (!static_branch_unlikely(&kvmx_ksm_timing))
-		return __kvmx_ksm_content_cmp(p1, p2, bytes);
-	t = local_clock();
-	ret = __kvmx_ksm_content_cmp(p1, p2, bytes);
-	kvmx_ksm_st.ns_content += local_clock() - t;
-	return ret;
+	return kvmx_clocked(ns_content, __kvmx_ksm_content_cmp(p1, p2, bytes));
 }
 
 /*
@@ -1091,15 +1098,7 @@ static int __kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 
 static int kvmx_ksm_memcmp_pages(struct page *page1, struct page *page2)
 {
-	u64 t;
-	int ret;
-
-	if (!static_branch_unlikely(&kvmx_ksm_timing))
-		return __kvmx_ksm_memcmp_pages(page1, page2);
-	t = local_clock();
-	ret = __kvmx_ksm_memcmp_pages(page1, page2);
-	kvmx_ksm_st.ns_memcmp += local_clock() - t;
-	return ret;
+	return kvmx_clocked(ns_memcmp, __kvmx_ksm_memcmp_pages(page1, page2));
 }
 
 /* --- checksums ------------------------------------------------------------- */
@@ -1116,14 +1115,7 @@ static u64 __kvmx_xxh64_buf(const void *buf, size_t len)
 
 static u64 kvmx_xxh64_buf(const void *buf, size_t len)
 {
-	u64 t, ret;
-
-	if (!static_branch_unlikely(&kvmx_ksm_timing))
-		return __kvmx_xxh64_buf(buf, len);
-	t = local_clock();
-	ret = __kvmx_xxh64_buf(buf, len);
-	kvmx_ksm_st.ns_hash += local_clock() - t;
-	return ret;
+	return kvmx_clocked(ns_hash, __kvmx_xxh64_buf(buf, len));
 }
 
 /* KSM keeps its checksums as u32: compare as it does. */
@@ -1257,14 +1249,7 @@ static u64 __kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 
 static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 {
-	u64 t, ret;
-
-	if (!static_branch_unlikely(&kvmx_ksm_timing))
-		return __kvmx_ksm_xxh64(input, len, seed);
-	t = local_clock();
-	ret = __kvmx_ksm_xxh64(input, len, seed);
-	kvmx_ksm_st.ns_checksum += local_clock() - t;
-	return ret;
+	return kvmx_clocked(ns_checksum, __kvmx_ksm_xxh64(input, len, seed));
 }
 
 static int kvmx_ksm_kp_pre(struct kprobe *p, struct pt_regs *regs)

@@ -9,7 +9,7 @@
 # kvmx-timeout: 900
 . "$(dirname "$0")/../lib/tap.sh"
 
-tap_plan 29
+tap_plan 30
 kvmx_unload_all
 ksm_unmerge_all
 check "ksm_cmd loads" kvmx_load_ksm_cmd
@@ -111,6 +111,12 @@ check "switched on again, it holds pages back again" \
 check "the VMs' pages still merge ($(ksm_stat pages_sharing) sharing)" \
 	test "$(ksm_stat pages_sharing)" -ge 3900
 
+# The hook's clock, on while ksmd merges: counted, and the pages verify
+# below. Left on across the unload.
+echo 1 >"$KVMX_DBG/ksm_timing"
+ksm_wait_scans 2 300
+check "ksm_timing on: ksmd's time in the hook is counted ($(hook_stat ns_memcmp) ns in comparisons, $(hook_stat ns_checksum) ns in checksums)" \
+	test "$(hook_stat ns_memcmp)" -gt 0 -a "$(hook_stat ns_checksum)" -gt 0
 sleep 1
 check "ksm_cmd unloads while ksmd scans with the filter" rmmod ksm_cmd
 check "KSM goes on scanning without it" ksm_wait_scans 2 300
