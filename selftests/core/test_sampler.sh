@@ -57,9 +57,11 @@ for mib in 256 512 $full; do
 done
 check "debugfs kvmx/sampler has the VM's last period" \
 	grep -q "^$(vm_of_pid "$pid") [1-9]" "$KVMX_DBG/sampler"
-# Overhead: the same memory-bound loop with sampling off and on, twice
-# each, alternating; the best of each pair counts (the test host's speed
-# wanders by more than sampling costs).
+# Overhead: the same memory-bound loop with sampling off and on, three
+# times each, alternating; the best of each counts. The test host's speed
+# wanders by more than sampling costs: it shares the machine with the other
+# test host, and one slow run of the two that a pair gave once made a
+# sampled loop look 10% slower.
 rate() {
 	guest run t1 -- "/host$KVMX_BIN/kvmx-touch 128 /tmp/r.ready 8" |
 		awk '$1 == "pages_per_sec" { print $2 }'
@@ -68,7 +70,7 @@ best() { if [ "${1%.*}" -ge "${2%.*}" ]; then echo "$1"; else echo "$2"; fi; }
 f1=0
 off=0
 on=0
-for round in 1 2; do
+for round in 1 2 3; do
 	echo 0 >$S/enabled
 	off=$(best "$off" "$(rate)")
 	a=$(awk '$1 == "refaults" { print $2 }' $S/stats)
@@ -78,7 +80,7 @@ for round in 1 2; do
 done
 diag "memory-bound loop: $off pages/s unsampled, $on pages/s sampled" \
 	"($(awk -v a="$off" -v b="$on" 'BEGIN { printf "%.1f", 100 * (a - b) / a }')% slower)," \
-	"$((f1 / 16)) extra faults/s at 400 pages per 2 s"
+	"$((f1 / 24)) extra faults/s at 400 pages per 2 s"
 check "sampling slows the loop by less than 10%" \
 	awk -v a="$off" -v b="$on" 'BEGIN { exit !(b > 0.9 * a) }'
 z=$(awk '$1 == "zapped" { print $2 }' $S/stats)
