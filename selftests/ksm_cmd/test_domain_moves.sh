@@ -54,10 +54,10 @@ if [ "$state" = interrupted ]; then
 	check "writing the same domain again succeeds" \
 		sh -c "echo 2 >$v1/ksm_domain"
 	expect "and it finishes the unmerge: nothing shared across domains" \
-		"$(shared_pages "$p1" "$p2")" 0
+		"$(cross_pages "$p1" "$p2")" 0
 	ksm_wait_scans 2 400
 	expect "two passes later, still nothing shared" \
-		"$(shared_pages "$p1" "$p2")" 0
+		"$(cross_pages "$p1" "$p2")" 0
 else
 	for i in 1 2 3 4; do
 		skip "killed mid-unmerge" "no kill landed inside the unmerge ($state)"
@@ -72,9 +72,9 @@ moves0=$(awk '$1 == "domain_moves" { print $2 }' "$KVMX_DBG/ksm_cmd")
 for i in $(seq 1 "$FLIPS"); do
 	away=$((100 + i % 7))
 	echo $away >"$v1/ksm_domain" || bad=$((bad + 1))
-	s1=$(shared_pages "$p1" "$p2")
+	s1=$(cross_pages "$p1" "$p2")
 	sleep 0.$((RANDOM % 3))
-	s2=$(shared_pages "$p1" "$p2")
+	s2=$(cross_pages "$p1" "$p2")
 	[ "$s1" = 0 ] && [ "$s2" = 0 ] || {
 		bad=$((bad + 1))
 		diag "flip $i: away in $away, shared $s1 then $s2"

@@ -47,7 +47,7 @@ sin0=$(hook_stat swapin_passes)
 sin0=${sin0:-0}
 echo 2 >"$v1/ksm_domain"
 expect "moved away: nothing shared right after the move" \
-	"$(shared_pages "$p1" "$p2")" 0
+	"$(cross_pages "$p1" "$p2")" 0
 sin=$(($(hook_stat swapin_passes) - sin0))
 check "the unmerge read the swapped pages back in first (swapin_passes +$sin, s1 swapped $(swapped "$p1") MiB now)" \
 	test "$sin" -ge 1
@@ -59,7 +59,7 @@ check "s2 memory verifies after swap-in ($out2)" test $? = 0
 out1=$(fill_verify s1)
 check "s1 memory verifies after swap-in ($out1)" test $? = 0
 expect "after both read their memory back, nothing shared across domains" \
-	"$(shared_pages "$p1" "$p2")" 0
+	"$(cross_pages "$p1" "$p2")" 0
 
 guest stop s1
 guest stop s2

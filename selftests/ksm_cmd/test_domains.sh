@@ -41,7 +41,7 @@ fill_start d2 32M unique 7 >/dev/null
 echo 1 >"$KVMX_DBG/ksm_reset"
 ksm_start 4000 10
 check "three KSM passes" ksm_wait_scans 3 400
-s=$(shared_pages "$p1" "$p2")
+s=$(cross_pages "$p1" "$p2")
 expect "different domains: pages shared between the guests" "$s" 0
 expect "different domains: cross-VM content comparisons" \
 	"$(hook_stat cross_vm_compares)" 0
@@ -57,10 +57,10 @@ check "same domain: cross-VM comparisons happen" \
 
 echo 3 >"$v2/ksm_domain"
 expect "moved away: nothing shared right after the move" \
-	"$(shared_pages "$p1" "$p2")" 0
+	"$(cross_pages "$p1" "$p2")" 0
 ksm_wait_scans 2 400
 expect "moved away: still nothing shared two passes later" \
-	"$(shared_pages "$p1" "$p2")" 0
+	"$(cross_pages "$p1" "$p2")" 0
 
 out1=$(fill_verify d1)
 check "d1 memory verifies ($out1)" test $? = 0

@@ -59,14 +59,14 @@ h1=$(held_per_pass 3)
 check "domain 2 holding domain 1's content changes nothing ($h1 a pass, $h0 before)" \
 	test "$h1" -ge $((h0 * 50 / 100)) -a "$h1" -le $((h0 * 150 / 100))
 expect "no page is shared across the domains" \
-	"$(shared_pages "${pids[d1]}" "${pids[d2]}")" 0
+	"$(cross_pages "${pids[d1]}" "${pids[d2]}")" 0
 
 r0=$(hook_stat unique_resizes)
 standin_start d3 1 $FILL --seed 21
 sh_ok() { [ "$(shared_pages "${pids[d1]}" "${pids[d3]}")" -ge $((PAGES * 9 / 10)) ]; }
 check "a twin in domain 1 still merges with it" wait_for 300 sh_ok
 expect "and still nothing across the domains" \
-	"$(shared_pages "${pids[d1]}" "${pids[d2]}")" 0
+	"$(cross_pages "${pids[d1]}" "${pids[d2]}")" 0
 # d3's memory grew the filter's table. The new table takes over what the
 # old one knew, so domain 2's pages stay held right after the resize
 # (before, a new table held nothing for 12 passes).

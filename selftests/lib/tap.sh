@@ -350,6 +350,10 @@ ksm_wait_scans() {
 }
 # shared_pages PID1 PID2: physical pages both QEMUs map (zero page excluded).
 shared_pages() { "$KVMX_PAGEMAP" shared "$1" "$2"; }
+# cross_pages PID1 PID2: KSM pages both map, in two readings in a row. What
+# isolation checks count: one reading of two processes one after the other
+# also counts a frame the first freed and the second got in between.
+cross_pages() { "$KVMX_PAGEMAP" cross "$1" "$2"; }
 
 # --- idle_tax ----------------------------------------------------------------
 ITAX=$KVMX_SYS/idle_tax
