@@ -139,9 +139,11 @@ run_config() {
 	full0=$(ksm_stat full_scans)
 	t0=$(now_s)
 	ksm_start 4000 10
+	prof_start "$w" "$cfg"
 	while :; do
 		sleep 0.5
 		full=$(ksm_stat full_scans)
+		prof_stop $((full - full0))
 		t=$(awk -v a="$(now_s)" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
 		echo "$w,$cfg,$t,$(ksm_stat pages_sharing),$(ksm_stat pages_shared),$((full - full0)),$RUN,$(($(ksmd_ms) - cpu0)),$(ns_json)" >>"$out/samples.csv"
 		if [ -z "$s" ] && [ $((full - full0)) -ge "$np" ]; then
@@ -170,6 +172,29 @@ run_config() {
 }
 
 attach_pid() { echo "$1" >"$KVMX_SYS/attach"; }
+
+# KSM_BENCH_PROFILE=N: profile ksmd with perf over the first N passes of
+# every run; the report goes to perf.RUN.WORKLOAD.CONFIG.txt beside the
+# records. The sampling costs ksmd CPU itself: such runs are not the bench's.
+prof_pid=
+prof_start() {
+	[ -n "${KSM_BENCH_PROFILE:-}" ] || return 0
+	prof_data=$out/perf.$RUN.$1.$2
+	perf record -q -e cpu-clock -F 499 -g -p "$ksmd" -o "$prof_data.data" \
+		>/dev/null 2>&1 &
+	prof_pid=$!
+}
+prof_stop() {
+	[ -n "$prof_pid" ] && [ "$1" -ge "$KSM_BENCH_PROFILE" ] || return 0
+	kill -INT "$prof_pid"
+	wait "$prof_pid"
+	prof_pid=
+	perf report -q -i "$prof_data.data" --no-children --sort sym --stdio \
+		-g none >"$prof_data.txt" 2>&1
+	perf report -q -i "$prof_data.data" --children --sort sym --stdio \
+		-g none --percent-limit 1 >"$prof_data.children.txt" 2>&1
+	rm -f "$prof_data.data"
+}
 
 # --- workload A: four processes standing in for VMs ----------------------
 # Each is a KVM VM without vCPUs whose memslot is its 48 MiB: 20% zero,
