@@ -180,6 +180,8 @@ prof_pid=
 prof_start() {
 	[ -n "${KSM_BENCH_PROFILE:-}" ] || return 0
 	prof_data=$out/perf.$RUN.$1.$2
+	# perf finds no vmlinux here: the symbols come from this boot.
+	cp /proc/kallsyms "$prof_data.kallsyms"
 	perf record -q -e cpu-clock -F 499 -g -p "$ksmd" -o "$prof_data.data" \
 		>/dev/null 2>&1 &
 	prof_pid=$!
@@ -189,10 +191,11 @@ prof_stop() {
 	kill -INT "$prof_pid"
 	wait "$prof_pid"
 	prof_pid=
-	perf report -q -i "$prof_data.data" --no-children --sort sym --stdio \
-		-g none >"$prof_data.txt" 2>&1
-	perf report -q -i "$prof_data.data" --children --sort sym --stdio \
-		-g none --percent-limit 1 >"$prof_data.children.txt" 2>&1
+	perf report -q -i "$prof_data.data" --kallsyms="$prof_data.kallsyms" \
+		--no-children --sort sym --stdio -g none >"$prof_data.txt" 2>&1
+	perf report -q -i "$prof_data.data" --kallsyms="$prof_data.kallsyms" \
+		--children --sort sym --stdio -g none --percent-limit 1 \
+		>"$prof_data.children.txt" 2>&1
 	rm -f "$prof_data.data"
 }
 
