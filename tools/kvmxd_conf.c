@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kvmxd's per-VM policy: the configuration parser. The format and the
- * rules are described in kvmxd_conf.h.
+ * kvmxd's per-VM policy: the configuration parser, QEMU command lines and
+ * matching. The format and the rules are described in kvmxd_conf.h.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -780,4 +780,358 @@ struct kvmxd_policy *kvmxd_policy_load(const char *conf, const char *dir,
 		return NULL;
 	}
 	return pol;
+}
+
+/* ------------------------------------------------------------------ */
+/* QEMU command lines */
+
+struct arg {
+	const char *s;
+	size_t len;
+};
+
+/* The argument at *@pos of @buf, NUL-separated; false past the end. */
+static bool next_arg(const char *buf, size_t len, size_t *pos, struct arg *a)
+{
+	const char *nul;
+
+	if (*pos >= len)
+		return false;
+	a->s = buf + *pos;
+	nul = memchr(a->s, 0, len - *pos);
+	a->len = nul ? (size_t)(nul - a->s) : len - *pos;
+	*pos += a->len + 1;
+	return true;
+}
+
+enum qemu_opt { OPT_NAME, OPT_UUID, OPT_QMP, OPT_MON, OPT_CHARDEV };
+
+static const struct {
+	const char *name;
+	enum qemu_opt opt;
+} qemu_opts[] = {
+	{ "name", OPT_NAME },
+	{ "uuid", OPT_UUID },
+	{ "qmp", OPT_QMP },
+	{ "qmp-pretty", OPT_QMP },
+	{ "mon", OPT_MON },
+	{ "chardev", OPT_CHARDEV },
+};
+
+/*
+ * The next of the options above in a command line, as -OPT or --OPT, and
+ * its value, the argument after it; false at the end. Other arguments are
+ * passed over one at a time: an argument of another option that is
+ * exactly "-name" (say) is taken for that option.
+ */
+static bool next_opt(const char *buf, size_t len, size_t *pos,
+		     enum qemu_opt *opt, struct arg *val)
+{
+	struct arg a;
+	size_t i;
+
+	while (next_arg(buf, len, pos, &a)) {
+		size_t off = a.len > 1 && a.s[1] == '-' ? 2 : 1;
+
+		if (a.len <= off || a.s[0] != '-')
+			continue;
+		for (i = 0; i < ARRAY_SIZE(qemu_opts); i++) {
+			const char *name = qemu_opts[i].name;
+
+			if (a.len - off == strlen(name) &&
+			    !memcmp(a.s + off, name, a.len - off))
+				break;
+		}
+		if (i == ARRAY_SIZE(qemu_opts))
+			continue;
+		if (!next_arg(buf, len, pos, val))
+			return false;
+		*opt = qemu_opts[i].opt;
+		return true;
+	}
+	return false;
+}
+
+/* Past the program's name, to the first option. */
+static size_t first_opt(const char *buf, size_t len)
+{
+	size_t pos = 0;
+	struct arg a;
+
+	next_arg(buf, len, &pos, &a);
+	return pos;
+}
+
+/*
+ * A value of a QEMU option string, from @pos to the first ',' that is not
+ * ",,", unescaped into @out (@size bytes) unless it does not fit, which
+ * *@fits says. Returns the position of that ',' or of the end.
+ */
+static size_t opt_value(const char *s, size_t len, size_t pos, char *out,
+			size_t size, bool *fits)
+{
+	size_t o = 0;
+
+	*fits = true;
+	while (pos < len) {
+		if (s[pos] == ',') {
+			if (pos + 1 >= len || s[pos + 1] != ',')
+				break;
+			pos++;
+		}
+		if (o + 1 < size)
+			out[o++] = s[pos];
+		else
+			*fits = false;
+		pos++;
+	}
+	if (size)
+		out[o] = 0;
+	return pos;
+}
+
+#define OPT_FIRST	0x1	/* the first of several @key wins (QEMU's id) */
+
+/*
+ * Look up @key in a QEMU option string (QemuOpts: "key=value,flag,nokey"),
+ * whose first element is the value of @implied if it has no '=' ("-name
+ * web1" is guest=web1). A flag "key" is "on", "nokey" is "off". The last
+ * @key wins unless OPT_FIRST. 1 with the value in @out, 0 if absent, -1 if
+ * it does not fit in @size bytes.
+ */
+static int opt_get(const char *s, size_t len, const char *implied,
+		   const char *key, unsigned int flags, char *out,
+		   size_t size)
+{
+	size_t klen = strlen(key), pos = 0, nlen;
+	bool fits, match;
+	int ret = 0;
+
+	while (pos < len) {
+		for (nlen = 0; pos + nlen < len && s[pos + nlen] != '=' &&
+		     s[pos + nlen] != ','; nlen++)
+			;
+		if (pos + nlen < len && s[pos + nlen] == '=') {
+			/* key=value */
+			match = nlen == klen && !memcmp(s + pos, key, klen);
+			pos = opt_value(s, len, pos + nlen + 1,
+					match ? out : NULL, match ? size : 0,
+					&fits);
+		} else if (!pos && implied) {
+			/* The first element, of the implied key. */
+			match = !strcmp(implied, key);
+			pos = opt_value(s, len, pos, match ? out : NULL,
+					match ? size : 0, &fits);
+		} else {
+			/* A flag, "key" or "nokey". */
+			const char *name = s + pos, *v = "on";
+			size_t n = nlen;
+
+			if (n >= 2 && !memcmp(name, "no", 2)) {
+				name += 2;
+				n -= 2;
+				v = "off";
+			}
+			match = n == klen && !memcmp(name, key, klen);
+			fits = strlen(v) < size;
+			if (match && fits)
+				memcpy(out, v, strlen(v) + 1);
+			pos += nlen;
+		}
+		if (match) {
+			ret = fits ? 1 : -1;
+			if (flags & OPT_FIRST)
+				return ret;
+		}
+		if (pos < len)
+			pos++;		/* the ',' */
+	}
+	return ret;
+}
+
+/* A QEMU boolean: on, yes, true or y, as QEMU's qapi_bool_parse(). */
+static bool opt_on(const char *s, size_t len, const char *implied,
+		   const char *key)
+{
+	char v[8];
+
+	if (opt_get(s, len, implied, key, 0, v, sizeof(v)) != 1)
+		return false;
+	return !strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true") ||
+	       !strcmp(v, "y");
+}
+
+/*
+ * A unix socket that QEMU listens on, from socket options @s (after
+ * "unix:", whose first element is the path, or of a -chardev socket): its
+ * path in @id, or the descriptor QEMU got it on. True if @id got one.
+ */
+static bool qmp_socket(struct kvmxd_vm_id *id, const char *s, size_t len,
+		       const char *implied)
+{
+	char v[KVMXD_QMP_PATH_MAX + 1];
+	char *end;
+	long fd;
+
+	/* Without server=on QEMU connects to a socket someone else serves. */
+	if (!opt_on(s, len, implied, "server") ||
+	    opt_on(s, len, implied, "abstract"))
+		return false;
+	switch (opt_get(s, len, implied, "path", 0, v, sizeof(v))) {
+	case 1:
+		if (!v[0])
+			return false;
+		memcpy(id->qmp_path, v, strlen(v) + 1);
+		return true;
+	case -1:
+		return false;	/* too long to connect to */
+	}
+	if (opt_get(s, len, implied, "fd", 0, v, sizeof(v)) == 1 &&
+	    v[0] >= '0' && v[0] <= '9') {
+		errno = 0;
+		fd = strtol(v, &end, 10);
+		if (!errno && !*end && fd <= INT_MAX) {
+			id->qmp_fd = (int)fd;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The QMP socket of -chardev @chr, if it is a unix socket QEMU serves. */
+static bool qmp_chardev(struct kvmxd_vm_id *id, const char *buf, size_t len,
+			const char *chr)
+{
+	char v[KVMXD_NAME_MAX + 1];
+	size_t pos = first_opt(buf, len);
+	enum qemu_opt opt;
+	struct arg val;
+
+	while (next_opt(buf, len, &pos, &opt, &val)) {
+		if (opt != OPT_CHARDEV ||
+		    opt_get(val.s, val.len, NULL, "id", OPT_FIRST, v,
+			    sizeof(v)) != 1 || strcmp(v, chr))
+			continue;
+		/* QEMU refuses a second chardev of one id: this is it. */
+		if (opt_get(val.s, val.len, "backend", "backend", 0, v,
+			    sizeof(v)) != 1 || strcmp(v, "socket"))
+			return false;
+		return qmp_socket(id, val.s, val.len, "backend");
+	}
+	return false;
+}
+
+/* How many monitors are looked at, at most, for a QMP socket. */
+#define QMP_MONITORS_MAX	16
+
+/* -qmp VALUE: "unix:PATH,server=on,..." or "chardev:ID". */
+static bool qmp_opt(struct kvmxd_vm_id *id, const char *buf, size_t len,
+		    const struct arg *val)
+{
+	char v[KVMXD_NAME_MAX + 1];
+
+	if (val->len > 5 && !memcmp(val->s, "unix:", 5))
+		return qmp_socket(id, val->s + 5, val->len - 5, "path");
+	if (val->len > 8 && !memcmp(val->s, "chardev:", 8) &&
+	    val->len - 8 < sizeof(v)) {
+		memcpy(v, val->s + 8, val->len - 8);
+		v[val->len - 8] = 0;
+		return qmp_chardev(id, buf, len, v);
+	}
+	return false;	/* tcp:, stdio and the like */
+}
+
+/* -mon [chardev=]ID,mode=control: QMP on -chardev ID. */
+static bool mon_opt(struct kvmxd_vm_id *id, const char *buf, size_t len,
+		    const struct arg *val, bool look)
+{
+	char v[KVMXD_NAME_MAX + 1];
+
+	if (opt_get(val->s, val->len, "chardev", "mode", 0, v,
+		    sizeof(v)) != 1 || strcmp(v, "control"))
+		return false;
+	if (opt_get(val->s, val->len, "chardev", "chardev", 0, v,
+		    sizeof(v)) != 1)
+		return false;
+	/* libvirt's QMP monitor has had this id since libvirt 0.8. */
+	if (!strcmp(v, "charmonitor"))
+		id->libvirt = true;
+	return look && qmp_chardev(id, buf, len, v);
+}
+
+int kvmxd_vm_id_parse(struct kvmxd_vm_id *id, const char *cmdline,
+		      size_t len)
+{
+	char v[KVMXD_NAME_MAX + 1];
+	unsigned int monitors = 0;
+	bool have_qmp = false;
+	enum qemu_opt opt;
+	struct arg val;
+	size_t pos;
+	int ret;
+
+	if (!id)
+		return -EINVAL;
+	memset(id, 0, sizeof(*id));
+	id->qmp_fd = -1;
+	if (!cmdline || !len)
+		return -EINVAL;
+	pos = first_opt(cmdline, len);
+	while (next_opt(cmdline, len, &pos, &opt, &val)) {
+		bool look = !have_qmp && monitors < QMP_MONITORS_MAX;
+
+		switch (opt) {
+		case OPT_NAME:
+			/* -name options merge: the last guest= wins. */
+			ret = opt_get(val.s, val.len, "guest", "guest", 0, v,
+				      sizeof(v));
+			if (ret > 0)
+				memcpy(id->name, v, strlen(v) + 1);
+			else if (ret < 0)
+				id->name[0] = 0;
+			break;
+		case OPT_UUID:
+			if (!parse_uuid(val.s, val.len, id->uuid))
+				id->uuid[0] = 0;
+			break;
+		case OPT_QMP:
+			if (look) {
+				monitors++;
+				have_qmp = qmp_opt(id, cmdline, len, &val);
+			}
+			break;
+		case OPT_MON:
+			if (look)
+				monitors++;
+			if (mon_opt(id, cmdline, len, &val, look))
+				have_qmp = true;
+			break;
+		case OPT_CHARDEV:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Matching */
+
+const struct kvmxd_section *kvmxd_policy_match(const struct kvmxd_policy *pol,
+					       const struct kvmxd_vm_id *id)
+{
+	const struct kvmxd_section *sec = NULL;
+	char uuid[KVMXD_UUID_LEN + 1];
+
+	if (!pol || !id)
+		return NULL;
+	/* Lower case, in case the caller filled @id in itself. */
+	if (parse_uuid(id->uuid, strnlen(id->uuid, sizeof(id->uuid)), uuid))
+		sec = find(pol, pol->nr, KVMXD_UUID, uuid);
+	if (!sec && id->libvirt && id->name[0])
+		sec = find(pol, pol->nr, KVMXD_LIBVIRT, id->name);
+	if (!sec && id->name[0])
+		sec = find(pol, pol->nr, KVMXD_VM, id->name);
+	if (!sec)
+		sec = find(pol, pol->nr, KVMXD_DEFAULT, "");
+	return sec;
 }

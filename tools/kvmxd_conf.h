@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * kvmxd's per-VM policy: the configuration files. Plain C and libc, no
- * kernel headers.
+ * kvmxd's per-VM policy: the configuration files, and which of their
+ * sections a QEMU process gets. Plain C and libc, no kernel headers.
  *
  * Files
  * -----
@@ -69,6 +69,26 @@
  * built complete or not at all: kvmxd_policy_load() returns a new policy
  * or NULL, and kvmxd_policy_parse() leaves the policy it adds to as it
  * was when it fails. The policy in force is never half-replaced.
+ *
+ * Matching
+ * --------
+ * kvmxd_vm_id_parse() reads a QEMU process's /proc/PID/cmdline: its -name
+ * (guest= key or the implied first value), -uuid, and QMP socket. QEMU
+ * option values write a comma as ",,", which is read as one comma.
+ * kvmxd_policy_match() then picks, in this order:
+ *   1. the [uuid] section of the VM's -uuid;
+ *   2. the [libvirt] section of its name, if libvirt runs the VM
+ *      (kvmxd_vm_id.libvirt: libvirt's monitor is on the command line,
+ *      or libvirt says so);
+ *   3. the [vm] section of its name;
+ *   4. [default];
+ * and NULL if there is none of these. libvirt starts QEMU with
+ * "-name guest=DOMAIN,..." and "-uuid", so a [libvirt NAME] section
+ * matches the same -name guest= value as [vm NAME] does, but only for a
+ * VM that libvirt runs, and it wins over [vm NAME].
+ *
+ * A process's command line is its owner's to choose: the name and uuid of
+ * a QEMU that a user starts are what that user says they are.
  */
 #ifndef KVMXD_CONF_H
 #define KVMXD_CONF_H
@@ -86,6 +106,7 @@
 #define KVMXD_SECTIONS_MAX	4096
 #define KVMXD_NAME_MAX		255
 #define KVMXD_UUID_LEN		36
+#define KVMXD_QMP_PATH_MAX	107		/* sun_path, less its NUL */
 #define KVMXD_ERR_LEN		512
 
 /* The modules' ranges (idle_tax_policy.h, ksm_cmd's CMD_MAX_DOMAIN). */
@@ -161,6 +182,40 @@ unsigned int kvmxd_policy_count(const struct kvmxd_policy *pol);
 /* Section @i in the order of the files, or NULL past the end. */
 const struct kvmxd_section *kvmxd_policy_section(const struct kvmxd_policy *pol,
 						 unsigned int i);
+
+/* What a QEMU process's command line says about the VM. */
+struct kvmxd_vm_id {
+	char name[KVMXD_NAME_MAX + 1];	/* -name guest=; "" if none */
+	char uuid[KVMXD_UUID_LEN + 1];	/* -uuid, lower case; "" if none */
+	/*
+	 * Its monitor is libvirt's ("-mon chardev=charmonitor,..."). In
+	 * libvirt mode kvmxd sets it from what libvirt says instead.
+	 */
+	bool libvirt;
+	/*
+	 * The first QMP monitor (-qmp, -qmp-pretty, or -mon mode=control
+	 * on a -chardev socket) that QEMU serves on a unix socket, among
+	 * its first 16 monitors:
+	 */
+	char qmp_path[KVMXD_QMP_PATH_MAX + 1];	/* its path, or "" */
+	int qmp_fd;	/* or the descriptor QEMU got it on (libvirt), or -1 */
+};
+
+/*
+ * Read @len bytes of /proc/PID/cmdline (NUL-separated arguments) into @id.
+ * Options may start with "-" or "--". A value that kvmxd cannot use (a
+ * name longer than KVMXD_NAME_MAX, a malformed uuid, a socket path longer
+ * than KVMXD_QMP_PATH_MAX, an abstract socket) is left empty rather than
+ * cut. A relative socket path is as QEMU got it: relative to the QEMU
+ * process's working directory. 0, or -EINVAL for an empty command line
+ * (a zombie or a kernel thread) or a NULL pointer.
+ */
+int kvmxd_vm_id_parse(struct kvmxd_vm_id *id, const char *cmdline,
+		      size_t len);
+
+/* The section for the VM @id (see "Matching" above), or NULL. */
+const struct kvmxd_section *kvmxd_policy_match(const struct kvmxd_policy *pol,
+					       const struct kvmxd_vm_id *id);
 
 /* "vm", "uuid", "libvirt" or "default". */
 const char *kvmxd_kind_name(enum kvmxd_kind kind);
