@@ -26,7 +26,7 @@ for t in "$top"/selftests/unit/test_*.c; do
 	name=$(basename "$t" .c)
 	# the code under test lives in one of the module folders
 	src=
-	for d in core ksm_cmd idle_tax largepage_break balloon_alb tools; do
+	for d in core ksm_cmd idle_tax largepage_break balloon_alb tools tools/lib; do
 		[ -f "$top/$d/${name#test_}.c" ] && src=$top/$d/${name#test_}.c
 	done
 	if [ -z "$src" ]; then

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Userspace unit tests of tools/kvmxd_conf.c: kvmxd's policy files, QEMU
+ * Userspace unit tests of tools/lib/kvmxd_conf.c: kvmxd's policy files, QEMU
  * command lines and matching. Every input is copied into a heap buffer of
  * exactly its length, so that ASan catches a read past it.
  *

@@ -18,7 +18,6 @@
 #include "kvmxd_conf.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define __printf(a, b)	__attribute__((format(printf, a, b)))
 
 struct kvmxd_policy {
 	struct kvmxd_section *sec;
@@ -63,9 +62,8 @@ static unsigned int bit_index(unsigned int bit)
 }
 
 /* "FILE:LINE: what", or "FILE: what" for @line 0; returns -EINVAL. */
-static int __printf(4, 5)
-conf_error(struct kvmxd_conf_err *err, const char *file, unsigned int line,
-	   const char *fmt, ...)
+static int conf_error(struct kvmxd_conf_err *err, const char *file,
+		      unsigned int line, const char *fmt, ...)
 {
 	va_list ap;
 	int o;
