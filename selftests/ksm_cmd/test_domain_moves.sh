@@ -72,9 +72,9 @@ moves0=$(awk '$1 == "domain_moves" { print $2 }' "$KVMX_DBG/ksm_cmd")
 for i in $(seq 1 "$FLIPS"); do
 	away=$((100 + i % 7))
 	echo $away >"$v1/ksm_domain" || bad=$((bad + 1))
-	s1=$(cross_pages "$p1" "$p2")
+	s1=$(cross_if_shared "$p1" "$p2")
 	sleep 0.$((RANDOM % 3))
-	s2=$(cross_pages "$p1" "$p2")
+	s2=$(cross_if_shared "$p1" "$p2")
 	[ "$s1" = 0 ] && [ "$s2" = 0 ] || {
 		bad=$((bad + 1))
 		diag "flip $i: away in $away, shared $s1 then $s2"

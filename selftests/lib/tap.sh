@@ -354,6 +354,13 @@ shared_pages() { "$KVMX_PAGEMAP" shared "$1" "$2"; }
 # isolation checks count: one reading of two processes one after the other
 # also counts a frame the first freed and the second got in between.
 cross_pages() { "$KVMX_PAGEMAP" cross "$1" "$2"; }
+# cross_if_shared PID1 PID2: cross_pages, read only if shared_pages finds a
+# page: a KSM page both map is in that one reading too, at half the reads.
+cross_if_shared() {
+	local s
+	s=$(shared_pages "$1" "$2")
+	if [ "$s" = 0 ]; then echo 0; else cross_pages "$1" "$2"; fi
+}
 
 # --- idle_tax ----------------------------------------------------------------
 ITAX=$KVMX_SYS/idle_tax
