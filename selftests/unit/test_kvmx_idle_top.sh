@@ -157,18 +157,20 @@ fi
 # signals and a module that goes away
 bad=0
 for sig in TERM INT; do
-	"$BIN" "${R[@]}" --interval 60000 >"$WORK/bg.out" 2>&1 &
+	# a file of its own: the parent's grep must not find the last run's
+	# frame before the child has truncated the file and blocked signals
+	"$BIN" "${R[@]}" --interval 60000 >"$WORK/bg.$sig" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
-	wait_for grep -q '^total' "$WORK/bg.out" || bad=1
+	wait_for grep -q '^total' "$WORK/bg.$sig" || bad=1
 	kill -"$sig" "$pid"
 	reap "$pid" || { echo "# SIG$sig: exit $?"; bad=1; }
 done
 ok $bad "SIGTERM and SIGINT end the wait with exit 0"
-"$BIN" "${R[@]}" --interval 100 >"$WORK/bg.out" 2>"$WORK/bg.err" &
+"$BIN" "${R[@]}" --interval 100 >"$WORK/bg.gone" 2>"$WORK/bg.err" &
 pid=$!
 PIDS+=("$pid")
-wait_for grep -q '^total' "$WORK/bg.out"
+wait_for grep -q '^total' "$WORK/bg.gone"
 rm -rf "$S/vms"
 reap "$pid"
 [ $? -eq 1 ] && grep -q "kvmx_core" "$WORK/bg.err"
