@@ -37,7 +37,9 @@ C_PASSES=${KSM_BENCH_C_PASSES:-12}
 C_SECONDS=${KSM_BENCH_C_SECONDS:-300}
 D_CONFIGS=$(list "${KSM_BENCH_D_CONFIGS:-"stock defaults defaults stock"}")
 # D: passes before the late write, and passes watched after each write.
-D_SETTLE=${KSM_BENCH_D_SETTLE:-8}
+# Both writes land in passes in which smart scan looks at none of the
+# regions (see workload D below): 9 and 9 + 24.
+D_SETTLE=${KSM_BENCH_D_SETTLE:-9}
 D_WINDOW=${KSM_BENCH_D_WINDOW:-24}
 RUN=0
 wants() { case " $WORKLOADS " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -408,7 +410,16 @@ workload_C() {
 # the writing guest's QEMU has 95% of the region more in ksm_merging_pages
 # than just before the write, and how many it has more at the end of the
 # window. Every phase lasts the same number of passes for every run,
-# counted like the seconds from the moment the write begins.
+# counted like the seconds from the moment the write is done.
+#
+# Each write is made with ksmd stopped, in a pass in which smart scan looks
+# at no page of the regions. A page first scanned in pass 0 is looked at in
+# passes 0, 1, 2, 3, 5, 8, 13, 22, 31, 40, ..., and one that changed needs
+# two looks to merge. Written while ksmd runs in pass 8, a page merges in
+# pass 13 if ksmd reaches it after the write, in pass 22 if before: the
+# faster ksmd, the later it merges. Written in pass 9 (and 33), every
+# configuration's pages merge at their looks in passes 22 (and 49), unless
+# something holds them back.
 D_MIB=24
 D_PAGES=$((D_MIB * 256))
 declare -A dpid base grow hit_s hit_p dm
@@ -507,21 +518,27 @@ workload_D() {
 		s="$s, \"settle_s\": $dt, \"d2_merged_before\": ${dm[2]}"
 		# "ksm": d3 writes X, which d1 and d2 have merged.
 		base[3]=${dm[3]}
+		echo 0 >"$KSM/run"
+		s="$s, \"ksm_write_pass\": $(($(ksm_stat full_scans) - full0))"
 		d_now
 		t1=$now_cs
-		read -r f1 <"$KSM/full_scans"
 		gfill_reseed d3 dz || why="d3: no reseed"
 		d_since "$t1"
 		s="$s, \"ksm_write_s\": $dt"
+		d_now
+		t1=$now_cs
+		read -r f1 <"$KSM/full_scans"
+		echo 1 >"$KSM/run"
 		d_watch ksm "$t1" "$f1" "$D_WINDOW" "$cfg" 3
 		s="$s, \"ksm_t95_s\": ${hit_s[3]}, \"ksm_t95_passes\": ${hit_p[3]}"
 		s="$s, \"ksm_merged\": ${grow[3]}, \"ksm_base\": ${base[3]}"
 		# "aged": d1 and d3 write Y over aged content at once.
 		base[1]=${dm[1]}
 		base[3]=${dm[3]}
+		echo 0 >"$KSM/run"
+		s="$s, \"aged_write_pass\": $(($(ksm_stat full_scans) - full0))"
 		d_now
 		t1=$now_cs
-		read -r f1 <"$KSM/full_scans"
 		gfill_reseed d1 dw &
 		a=$!
 		gfill_reseed d3 dv &
@@ -530,6 +547,10 @@ workload_D() {
 		wait $b || why="d3: no reseed"
 		d_since "$t1"
 		s="$s, \"aged_write_s\": $dt"
+		d_now
+		t1=$now_cs
+		read -r f1 <"$KSM/full_scans"
+		echo 1 >"$KSM/run"
 		d_watch aged "$t1" "$f1" "$D_WINDOW" "$cfg" 1 3
 		s="$s, \"aged_t95_s\": ${hit_s[1]}, \"aged_t95_passes\": ${hit_p[1]}"
 		s="$s, \"aged_merged\": ${grow[1]}, \"aged_base\": ${base[1]}"
