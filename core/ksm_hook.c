@@ -6,11 +6,11 @@
  * walks themselves are inlined into ksmd. An ftrace IPMODIFY hook sends
  * ksmd's calls (and only ksmd's) to kvmx_ksm_memcmp_pages(), which compares
  * the keys a policy module supplies before it reads any content. KSM's
- * per-pass checksum (xxh64() of the page, inlined into ksmd) is taken over
- * by a kprobe on xxh64 for ksmd's page-sized calls: it hashes the page in
- * sub-blocks, tells the policy, and returns a value with KSM's semantics
- * (same content, same value; an all-zero page gives exactly the checksum of
- * the zero page). Tracepoints mark the start of each pass, when keys are
+ * per-pass checksum (xxh64() of the page, called from ksmd) is taken over
+ * by a return probe on xxh64 for ksmd's page-sized calls: it tells the
+ * policy the page's hash (in sub-blocks if asked), and replaces the value
+ * with one of KSM's semantics (same content, same value; an all-zero page
+ * gives exactly the checksum of the zero page). Tracepoints mark the start of each pass, when keys are
  * published, and record the key of every KSM page KSM makes.
  *
  * page -> VM: an anonymous folio's mapping is the anon_vma of the VMA it was
@@ -516,7 +516,7 @@ void kvmx_ksm_vm_unmapped(struct kvmx_vm *vm, unsigned long start,
 		queue_work(system_unbound_wq, &kvmx_ksm_refresh_work);
 }
 
-static struct kprobe kvmx_ksm_kp;
+static struct kretprobe kvmx_ksm_krp;
 
 static void kvmx_ksm_refresh(struct work_struct *work)
 {
@@ -526,14 +526,14 @@ static void kvmx_ksm_refresh(struct work_struct *work)
 	kvmx_ksm_rebuild(false);
 	kvmx_registry_unlock();
 	/*
-	 * The xxh64 probe traps on every checksum KSM computes: keep it armed
+	 * The xxh64 probe runs on every checksum KSM computes: keep it armed
 	 * only while the policy wants checksums. A probe already
 	 * unregistered (the hook is going away) is refused harmlessly.
 	 */
-	if (want && kprobe_disabled(&kvmx_ksm_kp))
-		enable_kprobe(&kvmx_ksm_kp);
-	else if (!want && !kprobe_disabled(&kvmx_ksm_kp))
-		disable_kprobe(&kvmx_ksm_kp);
+	if (want && kprobe_disabled(&kvmx_ksm_krp.kp))
+		enable_kretprobe(&kvmx_ksm_krp);
+	else if (!want && !kprobe_disabled(&kvmx_ksm_krp.kp))
+		disable_kretprobe(&kvmx_ksm_krp);
 	kvmx_uq_refresh();
 }
 
@@ -1187,8 +1187,12 @@ static void kvmx_uq_ksm_count(struct kvmx_kpage *kp, bool get)
 		uniq_ksm_put(slot);
 }
 
-/* ksmd's xxh64(page, PAGE_SIZE, 0), reached through the kprobe. */
-static u64 __kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
+/*
+ * The checksum KSM is to see for the page at @input, of which the kernel's
+ * xxh64(input, PAGE_SIZE, 0) is @stock: ksmd's page checksum, from the
+ * return probe on xxh64 (preemption off).
+ */
+static u64 __kvmx_ksm_checksum(const void *input, u64 stock)
 {
 	const struct kvmx_ksm_policy *pol;
 	u64 sub[KVMX_KSM_MAX_SUBBLOCKS];
@@ -1205,13 +1209,13 @@ static u64 __kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 	kvmx_uq_last.valid = false;
 	kvmx_kpending_resolve();
 	nsub = READ_ONCE(kvmx_ksm_nsub);
-	if (!nsub || len != PAGE_SIZE || seed || !virt_addr_valid(input))
-		return kvmx_xxh64_buf(input, len);
+	if (!nsub || !virt_addr_valid(input))
+		return stock;
 	page = virt_to_page(input);
 	folio = page_folio(page);
 	mapping = (unsigned long)READ_ONCE(folio->mapping);
 	if ((mapping & PAGE_MAPPING_FLAGS) != PAGE_MAPPING_ANON)
-		return kvmx_xxh64_buf(input, len);
+		return stock;
 
 	rcu_read_lock();
 	pol = rcu_dereference(kvmx_ksm_pol);
@@ -1220,14 +1224,20 @@ static u64 __kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 		domain = pol->page_domain(&pg);
 	if (!vm && (!kvmx_uq || nsub == 1)) {
 		rcu_read_unlock();
-		return kvmx_uq_filter(kvmx_xxh64_buf(input, len), page, 0, false);
+		return kvmx_uq_filter(stock, page, 0, false);
 	}
 	/* Other pages too, so that equal contents get equal checksums. */
-	bsize = PAGE_SIZE / nsub;
-	for (i = 0; i < nsub; i++) {
-		sub[i] = kvmx_xxh64_buf(input + i * bsize, bsize);
-		if (sub[i] != kvmx_ksm_zero_sub[ilog2(nsub)])
-			zero = false;
+	if (nsub == 1) {
+		/* One sub-block is the whole page: the kernel hashed it. */
+		sub[0] = stock;
+		zero = stock == kvmx_ksm_zero_sub[0];
+	} else {
+		bsize = PAGE_SIZE / nsub;
+		for (i = 0; i < nsub; i++) {
+			sub[i] = kvmx_xxh64_buf(input + i * bsize, bsize);
+			if (sub[i] != kvmx_ksm_zero_sub[ilog2(nsub)])
+				zero = false;
+		}
 	}
 	if (vm) {
 		pol->page_checksum(&pg, kvmx_ksm_seq, sub, nsub);
@@ -1239,33 +1249,53 @@ static u64 __kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
 		kvmx_uq_last.valid = false;
 		return kvmx_ksm_zero_full;
 	}
-	/* One sub-block is the whole page: the stock value. */
-	ret = nsub == 1 ? sub[0] : kvmx_xxh64_buf(sub, nsub * sizeof(sub[0]));
+	ret = nsub == 1 ? stock : kvmx_xxh64_buf(sub, nsub * sizeof(sub[0]));
 	/* Only an all-zero page may look like one to KSM's zero-page path. */
 	if (nsub > 1 && kvmx_ksm_is_zero_sum(ret))
 		ret ^= 1;
 	return kvmx_uq_filter(ret, page, domain, vm);
 }
 
-static u64 kvmx_ksm_xxh64(const void *input, size_t len, u64 seed)
-{
-	return kvmx_clocked(ns_checksum, __kvmx_ksm_xxh64(input, len, seed));
-}
+/*
+ * The xxh64 probe is a return probe: its entry handler picks ksmd's
+ * page-sized calls and notes the page, and its return handler replaces the
+ * value xxh64 returns. Neither redirects execution, so the kernel can turn
+ * the entry's int3 into a jump (an optimized kprobe): a scanned page costs
+ * a jump and the return trampoline instead of a breakpoint exception, and
+ * the page is hashed once, by the kernel, wherever one sub-block is asked
+ * for. The return handler runs from the trampoline with preemption off:
+ * nothing in it sleeps (allocations are GFP_NOWAIT).
+ *
+ * Unload: unregister_kretprobe() waits for handlers running, and a call
+ * still inside xxh64 then returns through the trampoline to no handler.
+ */
+struct kvmx_xxh_call {
+	const void *input;
+};
 
-static int kvmx_ksm_kp_pre(struct kprobe *p, struct pt_regs *regs)
+static int kvmx_ksm_xxh_entry(struct kretprobe_instance *ri,
+			      struct pt_regs *regs)
 {
+	struct kvmx_xxh_call *call = (struct kvmx_xxh_call *)ri->data;
+
 	if (current != kvmx_ksmd || !READ_ONCE(kvmx_ksm_nsub) ||
 	    regs_get_kernel_argument(regs, 1) != PAGE_SIZE ||
 	    regs_get_kernel_argument(regs, 2) != 0)
-		return 0;
-	instruction_pointer_set(regs, (unsigned long)kvmx_ksm_xxh64);
-	return 1;
+		return 1;	/* not ours: no return handler */
+	call->input = (const void *)regs_get_kernel_argument(regs, 0);
+	return 0;
 }
 
-/* A post handler keeps the probe unoptimized, so that pre may redirect. */
-static void kvmx_ksm_kp_post(struct kprobe *p, struct pt_regs *regs,
-			     unsigned long flags)
+static int kvmx_ksm_xxh_ret(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
 {
+	struct kvmx_xxh_call *call = (struct kvmx_xxh_call *)ri->data;
+	u64 stock = regs_return_value(regs);
+
+	WARN_ON_ONCE(current != kvmx_ksmd);
+	regs_set_return_value(regs, kvmx_clocked(ns_checksum,
+			__kvmx_ksm_checksum(call->input, stock)));
+	return 0;
 }
 
 /* --- memcmp_pages ftrace hook ---------------------------------------------- */
@@ -1722,12 +1752,13 @@ static int kvmx_ksm_install(void)
 		goto err_filter;
 	}
 	/* A kprobe keeps its resolved address: start from a clean one. */
-	kvmx_ksm_kp = (struct kprobe){
-		.symbol_name = "xxh64",
-		.pre_handler = kvmx_ksm_kp_pre,
-		.post_handler = kvmx_ksm_kp_post,
+	kvmx_ksm_krp = (struct kretprobe){
+		.kp.symbol_name = "xxh64",
+		.entry_handler = kvmx_ksm_xxh_entry,
+		.handler = kvmx_ksm_xxh_ret,
+		.data_size = sizeof(struct kvmx_xxh_call),
 	};
-	ret = register_kprobe(&kvmx_ksm_kp);
+	ret = register_kretprobe(&kvmx_ksm_krp);
 	if (ret) {
 		pr_err("KSM hook: cannot probe xxh64 on %s (%d)\n",
 		       init_utsname()->release, ret);
@@ -1748,7 +1779,7 @@ static int kvmx_ksm_install(void)
 
 err_kprobe:
 	WRITE_ONCE(kvmx_ksm_installed, false);
-	unregister_kprobe(&kvmx_ksm_kp);
+	unregister_kretprobe(&kvmx_ksm_krp);
 err_ftrace:
 	unregister_ftrace_function(&kvmx_ksm_ops);
 err_filter:
@@ -1770,7 +1801,7 @@ static void kvmx_ksm_uninstall(void)
 
 	kvmx_ksm_tp_unregister(ARRAY_SIZE(kvmx_ksm_tps));
 	WRITE_ONCE(kvmx_ksm_nsub, 0);
-	unregister_kprobe(&kvmx_ksm_kp);
+	unregister_kretprobe(&kvmx_ksm_krp);
 	unregister_ftrace_function(&kvmx_ksm_ops);
 	ftrace_set_filter(&kvmx_ksm_ops, NULL, 0, 1);
 	/*
@@ -2003,8 +2034,11 @@ static int kvmx_ksm_stats_show(struct seq_file *m, void *unused)
 		   static_key_enabled(&kvmx_ksm_timing) ? "on" : "off",
 		   kvmx_ksm_st.ns_memcmp, kvmx_ksm_st.ns_content,
 		   kvmx_ksm_st.ns_checksum, kvmx_ksm_st.ns_hash);
-	seq_printf(m, "xxh64_probe %s\n", !READ_ONCE(kvmx_ksm_installed) ?
-		   "-" : kprobe_disabled(&kvmx_ksm_kp) ? "disarmed" : "armed");
+	/* Whether the kernel optimized it: debugfs kprobes/list. */
+	seq_printf(m, "xxh64_probe %s\nxxh64_probe_missed %d\n",
+		   !READ_ONCE(kvmx_ksm_installed) ? "-" :
+		   kprobe_disabled(&kvmx_ksm_krp.kp) ? "disarmed" : "armed",
+		   READ_ONCE(kvmx_ksm_krp.nmissed));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kvmx_ksm_stats);

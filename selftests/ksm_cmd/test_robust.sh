@@ -10,7 +10,7 @@
 # kvmx-timeout: 900
 . "$(dirname "$0")/../lib/tap.sh"
 
-tap_plan 147
+tap_plan 149
 kvmx_unload_all
 ksm_unmerge_all
 
@@ -139,6 +139,15 @@ sharing_grows() { [ "$(ksm_stat pages_sharing)" -gt 10000 ]; }
 check "KSM merges after all that ($(ksm_stat pages_sharing) sharing)" \
 	wait_for 300 sharing_grows
 expect "the xxh64 probe is armed under checksum" "$(hook_stat xxh64_probe)" armed
+# The probe never redirects, so the kernel turns its int3 into a jump.
+probe_optimized() {
+	grep -q '^[0-9a-f]*  *r  *xxh64+0x[0-9a-f]*  *\[OPTIMIZED\]' \
+		/sys/kernel/debug/kprobes/list
+}
+check "the xxh64 probe is optimized: a jump, no breakpoint per checksum" \
+	wait_for 10 probe_optimized
+expect "no checksum of ksmd's missed the probe" \
+	"$(hook_stat xxh64_probe_missed)" 0
 
 bad=0
 for i in 1 2; do
