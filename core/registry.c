@@ -51,6 +51,7 @@ struct kvmx_vm {
 	struct pid *tgid;	/* the QEMU process, for the advice channel */
 	pid_t pid;
 	int fd;
+	u64 attached_ns;	/* boot time at attach: unique per attach */
 	char name[24];
 };
 
@@ -66,6 +67,7 @@ static atomic_t kvmx_vm_objects = ATOMIC_INIT(0);
 static unsigned long kvmx_attached_total;
 static unsigned long kvmx_detached_total;
 static unsigned long kvmx_released_total;
+static u64 kvmx_last_attach_ns;		/* kvmx_lock */
 
 /* --- per-VM object and sysfs directory ---------------------------------- */
 
@@ -244,7 +246,22 @@ static ssize_t memslots_show(struct kobject *kobj, struct kobj_attribute *attr,
 			  kvmx_vm_mem_sum(kvmx_vm_from_kobj(kobj)).slots);
 }
 
+/*
+ * Boot-time nanoseconds at attach, distinct for every attach since boot
+ * (kvmx_core reloads included): what tells kvmxd that a VM of the same
+ * name is another attach, whose knobs are the modules' defaults again.
+ * The file is made last, once every client has added its files, so that
+ * kvmxd, which waits for it, finds a VM's knobs all there.
+ */
+static ssize_t attached_ns_show(struct kobject *kobj,
+				struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", kvmx_vm_from_kobj(kobj)->attached_ns);
+}
+
 static struct kobj_attribute kvmx_vm_attr_pid = __ATTR_RO_MODE(pid, 0400);
+static struct kobj_attribute kvmx_vm_attr_attached_ns =
+	__ATTR_RO_MODE(attached_ns, 0400);
 static struct kobj_attribute kvmx_vm_attr_memory_bytes =
 	__ATTR_RO_MODE(memory_bytes, 0400);
 static struct kobj_attribute kvmx_vm_attr_memslots = __ATTR_RO_MODE(memslots, 0400);
@@ -480,6 +497,8 @@ static int kvmx_attach_kvm(struct kvm *kvm, struct pid *tgid, int fd)
 	vm->tgid = get_pid(tgid);
 	vm->pid = pid;
 	vm->fd = fd;
+	vm->attached_ns = max(ktime_get_boottime_ns(), kvmx_last_attach_ns + 1);
+	kvmx_last_attach_ns = vm->attached_ns;
 	snprintf(vm->name, sizeof(vm->name), "%d-%d", pid, fd);
 	kobject_init(&vm->kobj, &kvmx_vm_ktype);
 
@@ -498,6 +517,9 @@ static int kvmx_attach_kvm(struct kvm *kvm, struct pid *tgid, int fd)
 	list_for_each_entry(c, &kvmx_clients, node)
 		kvmx_client_attach_vm(c, vm);
 	kvmx_ksm_vms_changed();
+	if (sysfs_create_file(&vm->kobj, &kvmx_vm_attr_attached_ns.attr))
+		pr_warn("VM %s: no attached_ns file: kvmxd will not see it\n",
+			vm->name);
 	kobject_uevent(&vm->kobj, KOBJ_ADD);
 	kvmx_attached_total++;
 	pr_info("attached VM %s\n", vm->name);
