@@ -68,14 +68,19 @@ clean:
 # The userspace tools: kvmxd, kvmx-balloon-relay and kvmx-idle-top.
 TOOLS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(wildcard tools/*.c))
 tools: $(TOOLS)
-$(BUILD)/tools/%: tools/%.c tools/kvmx_tool.h $(wildcard include/uapi/kvmx/*.h)
+# Each links the shared code in tools/lib.
+TOOL_LIBS := $(wildcard tools/lib/*.c)
+$(BUILD)/tools/%: tools/%.c tools/kvmx_tool.h $(TOOL_LIBS) $(wildcard tools/lib/*.h) \
+		$(wildcard include/uapi/kvmx/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -Wall -Wextra -o $@ $<
+	$(CC) -O2 -Wall -Wextra -Wl,--gc-sections -ffunction-sections -o $@ $< $(TOOL_LIBS)
 
 install-tools: tools
 	install -D -m 0755 tools/kvmx-attach $(DESTDIR)/usr/lib/kvmx/kvmx-attach
 	install -D -m 0644 udev/99-kvmx.rules $(DESTDIR)/etc/udev/rules.d/99-kvmx.rules
 	install -D -m 0644 tools/kvmxd.service $(DESTDIR)/etc/systemd/system/kvmxd.service
+	install -D -m 0644 tools/kvmxd.conf.example $(DESTDIR)/etc/kvmx/kvmxd.conf.example
+	install -d $(DESTDIR)/etc/kvmx/vms.d
 	install -d $(DESTDIR)/usr/local/bin
 	install -m 0755 $(TOOLS) $(DESTDIR)/usr/local/bin/
 

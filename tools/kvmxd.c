@@ -20,6 +20,17 @@
  *     each; a range that fails is retried alone for its own errno;
  * then writes one result per request: bytes advised or -errno.
  *
+ * It also applies per-VM policy (tools/lib/kvmxd_conf.h for the files and
+ * their format): at start it loads --config (default /etc/kvmx/kvmxd.conf)
+ * and --config-dir (default /etc/kvmx/vms.d); every --scan-ms (default
+ * 200) it looks for VMs new in ROOT/vms (--sysfs, default
+ * /sys/kernel/kvmx), matches each by the -uuid and -name on its QEMU
+ * command line and writes what its section sets (tools/lib/kvmxd_vms.h),
+ * one log line per VM. SIGHUP loads the files again: a policy that loads
+ * is applied to every attached VM; one that does not is reported with its
+ * file and line, and the policy in force stays. --no-policy reads no
+ * files and leaves VMs alone.
+ *
  * Failures are logged to stderr, one line each, at most 10 lines per 10 s
  * (then a count of what was left out). --verbose logs every batch.
  * SIGTERM and SIGINT stop it after the batch in hand is answered; closing
@@ -33,8 +44,8 @@
  * processes of other users, as libvirt runs them).
  *
  * Exit status: 0 on SIGTERM/SIGINT; 1 when the device cannot be opened
- * (kvmx_core not loaded, another kvmxd attached, no privilege) or fails;
- * 2 for usage errors.
+ * (kvmx_core not loaded, another kvmxd attached, no privilege) or fails,
+ * or when the policy files do not load at start; 2 for usage errors.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -57,12 +68,17 @@
 #include <unistd.h>
 
 #include "../include/uapi/kvmx/advice.h"
+#include "lib/kvmxd_conf.h"
+#include "lib/kvmxd_vms.h"
 
 #define PROG		"kvmxd"
 #define MAX_BATCH	KVMX_ADVICE_MAX_IN_FLIGHT
 #define MAX_HOLD_MS	600000
 #define LOG_BURST	10
 #define LOG_WINDOW_MS	10000
+#define SCAN_MS		200
+#define MIN_SCAN_MS	10
+#define MAX_SCAN_MS	60000
 
 #ifndef MADV_COLD
 #define MADV_COLD	20
@@ -77,7 +93,7 @@
 #include "kvmx_tool.h"
 
 static bool verbose;
-static bool stop;
+static bool stop, reload;
 static int sig_fd = -1;
 
 /* Totals, for the exit line. */
@@ -115,11 +131,18 @@ static void fail_msg(const char *fmt, ...)
 static void print_help(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " [--device PATH] [--verbose] [--hold-ms MS] [--fd N]\n"
-		"Carries out kvmx's memory advice on VMs with process_madvise(2).\n"
+		"usage: " PROG " [--device PATH] [--config FILE] [--config-dir DIR]\n"
+		"             [--sysfs ROOT] [--scan-ms MS] [--no-policy] [--verbose]\n"
+		"             [--hold-ms MS] [--fd N]\n"
+		"Carries out kvmx's memory advice on VMs with process_madvise(2),\n"
+		"and applies per-VM policy from FILE (" KVMXD_CONF_MAIN ")\n"
+		"and DIR/*.conf (" KVMXD_CONF_DIR ") to every VM kvmx_core\n"
+		"attaches under ROOT (" KVMXD_SYSFS_ROOT "), looked for every\n"
+		"MS (%d..%d, default %d). SIGHUP reloads the policy.\n"
 		"PATH defaults to " KVMX_ADVICE_DEVICE ". For tests: --hold-ms waits\n"
 		"MS (0..%d) before carrying out each batch, --fd serves an open\n"
-		"descriptor instead of PATH.\n", MAX_HOLD_MS);
+		"descriptor instead of PATH.\n", MIN_SCAN_MS, MAX_SCAN_MS, SCAN_MS,
+		MAX_HOLD_MS);
 }
 
 static const char *advice_name(int advice)
@@ -139,8 +162,12 @@ static void take_signals(void)
 {
 	struct signalfd_siginfo si;
 
-	while (read(sig_fd, &si, sizeof(si)) == sizeof(si))
-		stop = true;
+	while (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload = true;
+		else
+			stop = true;
+	}
 }
 
 /* Sleep @ms, or less if a signal arrives (the batch is served anyway). */
@@ -342,6 +369,96 @@ static int answer(int dev, const struct kvmx_advice_result *res, int n)
 	return 0;
 }
 
+/* --- per-VM policy ------------------------------------------------ */
+
+static struct kvmxd_policy *policy;	/* NULL with --no-policy */
+static const char *conf_file = KVMXD_CONF_MAIN, *conf_dir = KVMXD_CONF_DIR;
+static struct kvmxd_vms vms = { .root = KVMXD_SYSFS_ROOT };
+
+/* Load the policy files: a new policy, or NULL with the error logged. */
+static struct kvmxd_policy *load_policy(void)
+{
+	struct kvmxd_conf_err err;
+	struct kvmxd_policy *pol;
+
+	pol = kvmxd_policy_load(conf_file, conf_dir, &err);
+	if (!pol)
+		msg("policy: %s", err.text[0] ? err.text : strerror(ENOMEM));
+	return pol;
+}
+
+/* Give VM @vm what its section sets, and say so. */
+static void apply_vm(const struct kvmxd_vm *vm, void *arg)
+{
+	char done[512], failed[512], who[KVMXD_NAME_MAX + 128];
+	const struct kvmxd_section *sec;
+	struct kvmxd_vm_id id;
+	int err;
+
+	(void)arg;
+	err = kvmxd_vm_identify(vm->pid, &id);
+	if (err) {
+		/* Gone already, or not a process kvmxd can read. */
+		dbg("%s: command line: %s", vm->id, strerror(-err));
+		return;
+	}
+	if (id.uuid[0])
+		snprintf(who, sizeof(who), "%s (%s, uuid %s)", vm->id,
+			 id.name[0] ? id.name : "no name", id.uuid);
+	else
+		snprintf(who, sizeof(who), "%s (%s)", vm->id,
+			 id.name[0] ? id.name : "no name");
+	sec = kvmxd_policy_match(policy, &id);
+	if (!sec) {
+		dbg("%s: no section", who);
+		return;
+	}
+	kvmxd_apply(vms.root, vm->id, sec, done, failed, sizeof(done));
+	msg("%s: [%s%s%s] of %s:%u: %s%s%s", who, kvmxd_kind_name(sec->kind),
+	    sec->name[0] ? " " : "", sec->name, sec->file, sec->line,
+	    done[0] ? done : "nothing set", failed[0] ? "; failed: " : "",
+	    failed);
+}
+
+/* Look for new VMs; with @all, apply the policy to every VM again. */
+static void scan_vms(bool all)
+{
+	static int last_err;
+	unsigned int i;
+	int err;
+
+	if (!policy)
+		return;
+	err = kvmxd_vms_scan(&vms, apply_vm, NULL);
+	if (err && err != last_err)
+		msg("%s/vms: %s: is kvmx_core loaded?", vms.root,
+		    strerror(-err));
+	last_err = err;
+	if (all && !err)
+		for (i = 0; i < vms.n; i++)
+			apply_vm(&vms.vm[i], NULL);
+}
+
+/* SIGHUP: the new policy if it loads, the old one otherwise. */
+static void reload_policy(void)
+{
+	struct kvmxd_policy *pol;
+
+	reload = false;
+	if (!policy)
+		return;
+	pol = load_policy();
+	if (!pol) {
+		msg("policy: keeping the policy in force");
+		return;
+	}
+	kvmxd_policy_free(policy);
+	policy = pol;
+	msg("policy: reloaded, %u sections; applying to %u VMs",
+	    kvmxd_policy_count(policy), vms.n);
+	scan_vms(true);
+}
+
 static int open_device(const char *path)
 {
 	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -375,13 +492,21 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "hold-ms", required_argument, NULL, 'H' },
 		{ "fd", required_argument, NULL, 'f' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "config-dir", required_argument, NULL, 'C' },
+		{ "sysfs", required_argument, NULL, 's' },
+		{ "scan-ms", required_argument, NULL, 'S' },
+		{ "no-policy", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct kvmx_advice_request rq[MAX_BATCH];
 	static struct kvmx_advice_result res[MAX_BATCH];
 	const char *path = KVMX_ADVICE_DEVICE;
-	long hold_ms = 0, fd_arg = -1;
+	long hold_ms = 0, fd_arg = -1, scan_ms = SCAN_MS;
+	long long next_scan = 0;
+	bool use_policy = true;
+	int timeout;
 	struct pollfd pfd[2];
 	sigset_t sigs;
 	char *end;
@@ -415,6 +540,33 @@ int main(int argc, char **argv)
 				return bad_usage("--fd: %s is not a descriptor",
 						 optarg);
 			break;
+		case 'c':
+			if (!*optarg)
+				return bad_usage("--config: empty path");
+			conf_file = optarg;
+			break;
+		case 'C':
+			if (!*optarg)
+				return bad_usage("--config-dir: empty path");
+			conf_dir = optarg;
+			break;
+		case 's':
+			if (!*optarg || strlen(optarg) > PATH_MAX / 2)
+				return bad_usage("--sysfs: empty or too long");
+			vms.root = optarg;
+			break;
+		case 'S':
+			errno = 0;
+			scan_ms = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end ||
+			    scan_ms < MIN_SCAN_MS || scan_ms > MAX_SCAN_MS)
+				return bad_usage("--scan-ms: %s is not %d..%d",
+						 optarg, MIN_SCAN_MS,
+						 MAX_SCAN_MS);
+			break;
+		case 'n':
+			use_policy = false;
+			break;
 		case 'h':
 			print_help(stdout);
 			return 0;
@@ -431,6 +583,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	sig_fd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sig_fd < 0) {
@@ -453,12 +606,31 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (use_policy) {
+		policy = load_policy();
+		if (!policy) {
+			close(dev);
+			close(sig_fd);
+			return 1;
+		}
+		msg("policy: %u sections from %s and %s/*.conf",
+		    kvmxd_policy_count(policy), conf_file, conf_dir);
+	}
 	msg("serving %s", path);
 
 	while (!stop) {
+		if (reload)
+			reload_policy();
+		if (policy && now_ms() >= next_scan) {
+			scan_vms(false);
+			next_scan = now_ms() + scan_ms;
+		}
+		timeout = policy ? (int)(next_scan - now_ms()) : -1;
+		if (policy && timeout < 0)
+			timeout = 0;
 		pfd[0] = (struct pollfd){ .fd = dev, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = sig_fd, .events = POLLIN };
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 2, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			msg("poll: %s", strerror(errno));
@@ -501,6 +673,8 @@ int main(int argc, char **argv)
 	}
 	close(dev);
 	close(sig_fd);
+	kvmxd_policy_free(policy);
+	kvmxd_vms_free(&vms);
 	if (log_dropped)
 		msg("%lu more failures not logged", log_dropped);
 	msg("exiting: %llu requests, %llu failed, %llu bytes advised",

@@ -68,13 +68,22 @@ def _prepare(build, kver, vmdir):
     for d in (os.path.join(TOP, "selftests", "lib"), os.path.join(TOP, "tools")):
         progs += [os.path.join(d, f) for f in sorted(os.listdir(d))
                   if f.endswith(".c")]
+    # the tools link the shared code in tools/lib
+    libdir = os.path.join(TOP, "tools", "lib")
+    libs = [os.path.join(libdir, f) for f in sorted(os.listdir(libdir))
+            if f.endswith(".c")]
+    deps = libs + [os.path.join(libdir, f) for f in os.listdir(libdir)
+                   if f.endswith(".h")]
     for path in progs:
         src = os.path.basename(path)
         out = os.path.join(bindir, src[:-2])
-        if newer(out, path):
+        tool = os.path.dirname(path) == os.path.join(TOP, "tools")
+        if newer(out, path, *(deps if tool else [])):
             log(f"building {src[:-2]}")
             subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-static",
-                            "-o", out, path], check=True)
+                            "-Wl,--gc-sections", "-ffunction-sections",
+                            "-o", out, path] + (libs if tool else []),
+                           check=True)
     return initrd
 
 
