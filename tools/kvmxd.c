@@ -26,7 +26,8 @@
  * 200) it looks for VMs new in ROOT/vms (--sysfs, default
  * /sys/kernel/kvmx), matches each by the -uuid and -name on its QEMU
  * command line and writes what its section sets (tools/lib/kvmxd_vms.h),
- * one log line per VM. SIGHUP loads the files again: a policy that loads
+ * one log line per VM, and to every VM again when ksm_cmd or idle_tax is
+ * loaded (again). SIGHUP loads the files again: a policy that loads
  * is applied to every attached VM; one that does not is reported with its
  * file and line, and the policy in force stays. --no-policy reads no
  * files and leaves VMs alone.
@@ -420,6 +421,32 @@ static void apply_vm(const struct kvmxd_vm *vm, void *arg)
 	    failed);
 }
 
+/*
+ * Whether a module kvmxd writes for (ksm_cmd, idle_tax) was loaded since
+ * the last call: its directory under ROOT is another one. A module loaded
+ * again starts every VM with its defaults (domain 0), so every VM gets its
+ * policy again.
+ */
+static bool modules_reloaded(void)
+{
+	static const char *const dirs[] = { "ksm_cmd", "idle_tax" };
+	static ino_t ino[2];
+	char path[PATH_MAX];
+	bool again = false;
+	struct stat st;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", vms.root, dirs[i]);
+		if (stat(path, &st))
+			st.st_ino = 0;
+		if (st.st_ino && st.st_ino != ino[i])
+			again = true;
+		ino[i] = st.st_ino;
+	}
+	return again;
+}
+
 /* Look for new VMs; with @all, apply the policy to every VM again. */
 static void scan_vms(bool all)
 {
@@ -429,6 +456,10 @@ static void scan_vms(bool all)
 
 	if (!policy)
 		return;
+	if (modules_reloaded() && vms.n) {
+		msg("policy: a module was loaded; applying to %u VMs", vms.n);
+		all = true;
+	}
 	err = kvmxd_vms_scan(&vms, apply_vm, NULL);
 	if (err && err != last_err)
 		msg("%s/vms: %s: is kvmx_core loaded?", vms.root,

@@ -7,7 +7,7 @@
 # Output is TAP version 13; exits 0 only if every check passed.
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=selftests/unit/unit_lib.sh
-. "$HERE/unit_lib.sh" kvmxd 30
+. "$HERE/unit_lib.sh" kvmxd 31
 SRC="$HERE/../../tools/kvmxd.c"
 BIN="$BUILD_DIR/kvmxd"
 LIB="$HERE/../../tools/lib"
@@ -184,7 +184,7 @@ ok $? "SIGTERM while a batch is held: it is still answered, then exit 0"
 S=$WORK/sys
 C=$WORK/kvmxd.conf
 D=$WORK/vms.d
-mkdir -p "$S/vms" "$D"
+mkdir -p "$S/vms" "$S/ksm_cmd" "$S/idle_tax" "$D"
 mkfifo "$WORK/dev"
 UUID=0f3c6e2a-5b1d-4c8e-9a7f-2d4b6c8e0a1f
 # fake_vm ARGS...: a process with ARGS on its command line, like a QEMU
@@ -309,6 +309,15 @@ n=$(grep -c "^kvmxd: " "$WORK/policy.log")
 sleep 0.5
 [ "$(grep -c "^kvmxd: " "$WORK/policy.log")" -eq "$n" ]
 ok $? "nothing is applied twice while nothing changes"
+
+# a module loaded again: every VM gets its policy again
+n=$(grep -c "^kvmxd: $web-12 " "$WORK/policy.log")
+mkdir "$S/ksm_cmd.new"	# alive together: another inode, as in sysfs
+rm -rf "$S/ksm_cmd"
+mv "$S/ksm_cmd.new" "$S/ksm_cmd"
+wait_for lines_of "$web-12" $((n + 1)) &&
+	grep -q "policy: a module was loaded; applying to 4 VMs" "$WORK/policy.log"
+ok $? "ksm_cmd loaded again: every VM gets its policy again"
 
 # ROOT/vms going away (kvmx_core unloaded): said once, kvmxd stays
 mv "$S/vms" "$S/vms.away"
