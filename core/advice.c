@@ -230,6 +230,12 @@ static int kvmx_adv_nodaemon_locked(void)
 	return -ENOTCONN;
 }
 
+bool kvmx_advice_daemon_connected(void)
+{
+	return READ_ONCE(kvmx_adv_daemon);
+}
+EXPORT_SYMBOL_GPL(kvmx_advice_daemon_connected);
+
 static int kvmx_adv_nodaemon(void)
 {
 	int ret;

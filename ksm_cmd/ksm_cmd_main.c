@@ -43,6 +43,18 @@ struct cmd_vm {
 	 * same value, runs the unmerge again. Written under cmd_domain_lock.
 	 */
 	bool unmerging;
+	/*
+	 * Held from attach, while kvmxd runs, until ksm_domain is written
+	 * (kvmxd writes it from the VM's policy) or attach_hold_ms has
+	 * passed: meanwhile the VM's pages merge with nothing, so that a VM
+	 * configured into a domain never shares a page in domain 0 first.
+	 * Without kvmxd nobody would configure it: no hold. A VM that
+	 * attached before kvmxd started is configured by kvmxd's first scan,
+	 * which moves it, unmerging what it shared. Jiffies; 0 once released.
+	 * Released under cmd_domain_lock; expiry is judged by the time of
+	 * the pass start, so that a page's key stays fixed for a pass.
+	 */
+	unsigned long held_until;
 	atomic_long_t nchunks;
 	atomic_long_t tracked;	/* pages with a record */
 };
@@ -54,6 +66,10 @@ static struct cmd_params cmd_pending = {
 };
 static DEFINE_MUTEX(cmd_domain_lock);
 static bool cmd_isolating;
+
+#define CMD_MAX_HOLD_MS	60000
+static unsigned int cmd_hold_ms = 2000;	/* attach_hold_ms */
+static unsigned long cmd_pass_jiffies;	/* ksmd: when this pass began */
 
 /* Used by ksmd only: published at each pass start. */
 static struct cmd_params cmd_active = {
@@ -126,6 +142,7 @@ static void cmd_start_scan(unsigned long seq, struct kvmx_ksm_pass *pass)
 		memset(cmd_counts, 0, sizeof(cmd_counts));
 	}
 	cmd_active = p;
+	WRITE_ONCE(cmd_pass_jiffies, jiffies);
 	pass->nsub = cmd_subblocks_needed(&p);
 	pass->hold_unique = p.unique_filter;
 	pass->ksm_classless = p.classifier == CMD_WRITE_COUNT ||
@@ -158,6 +175,14 @@ static void cmd_page_checksum(const struct kvmx_ksm_page *pg,
 		cmd_counts[changes]++;
 }
 
+/* Held (see struct cmd_vm), as of the start of this pass. */
+static bool cmd_held(const struct cmd_vm *cv)
+{
+	unsigned long until = READ_ONCE(cv->held_until);
+
+	return until && time_before(READ_ONCE(cmd_pass_jiffies), until);
+}
+
 static void cmd_page_key(const struct kvmx_ksm_page *pg, unsigned long seq,
 			 struct kvmx_ksm_key *key)
 {
@@ -169,7 +194,7 @@ static void cmd_page_key(const struct kvmx_ksm_page *pg, unsigned long seq,
 	key->domain = READ_ONCE(cv->domain);
 	/* Pairs with ksm_domain_store(): a new domain comes with the flag. */
 	smp_rmb();
-	if (READ_ONCE(cv->unmerging)) {
+	if (READ_ONCE(cv->unmerging) || cmd_held(cv)) {
 		key->protect = true;
 		return;
 	}
@@ -242,6 +267,11 @@ static ssize_t ksm_domain_store(struct kobject *kobj,
 		return -ENODEV;
 	mutex_lock(&cmd_domain_lock);
 	if (domain == READ_ONCE(cv->domain) && !cv->unmerging) {
+		/* Configured: a held VM may merge in its domain now. */
+		if (READ_ONCE(cv->held_until)) {
+			WRITE_ONCE(cv->held_until, 0);
+			kvmx_ksm_keys_changed();
+		}
 		mutex_unlock(&cmd_domain_lock);
 		return count;
 	}
@@ -267,6 +297,7 @@ static ssize_t ksm_domain_store(struct kobject *kobj,
 	 */
 	ret = kvmx_ksm_unmerge_vm(vm);
 	if (!ret) {
+		WRITE_ONCE(cv->held_until, 0);
 		WRITE_ONCE(cv->unmerging, false);
 		kvmx_ksm_keys_changed();
 	}
@@ -281,6 +312,16 @@ static ssize_t ksm_domain_store(struct kobject *kobj,
 	return count;
 }
 
+static ssize_t ksm_held_show(struct kobject *kobj, struct kobj_attribute *attr,
+			     char *buf)
+{
+	struct cmd_vm *cv = cmd_vm_of(kobj);
+	unsigned long until = cv ? READ_ONCE(cv->held_until) : 0;
+
+	/* As the next pass will see it. */
+	return sysfs_emit(buf, "%d\n", until && time_before(jiffies, until));
+}
+
 static ssize_t ksm_tracked_pages_show(struct kobject *kobj,
 				      struct kobj_attribute *attr, char *buf)
 {
@@ -293,9 +334,11 @@ static struct kobj_attribute cmd_attr_domain =
 	__ATTR_RW_MODE(ksm_domain, 0600);
 static struct kobj_attribute cmd_attr_tracked =
 	__ATTR_RO_MODE(ksm_tracked_pages, 0400);
+static struct kobj_attribute cmd_attr_held = __ATTR_RO_MODE(ksm_held, 0400);
 
 static struct attribute *cmd_vm_attrs[] = {
 	&cmd_attr_domain.attr,
+	&cmd_attr_held.attr,
 	&cmd_attr_tracked.attr,
 	NULL,
 };
@@ -326,6 +369,9 @@ static int cmd_attach(struct kvmx_vm *vm)
 	atomic_long_set(&cv->tracked, 0);
 	/* Memslots added later (hotplug) count from the next attach. */
 	kvmx_vm_walk_memslots(vm, cmd_ram_slot, &cv->ram);
+	if (READ_ONCE(cmd_hold_ms) && kvmx_advice_daemon_connected())
+		cv->held_until = (jiffies +
+				  msecs_to_jiffies(READ_ONCE(cmd_hold_ms))) | 1;
 	kvmx_vm_set_priv(vm, &cmd_client, cv);
 	return 0;
 }
@@ -464,6 +510,28 @@ static ssize_t unique_filter_store(struct kobject *kobj,
 	return count;
 }
 
+static ssize_t attach_hold_ms_show(struct kobject *kobj,
+				   struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(cmd_hold_ms));
+}
+
+static ssize_t attach_hold_ms_store(struct kobject *kobj,
+				    struct kobj_attribute *attr,
+				    const char *buf, size_t count)
+{
+	unsigned int v;
+	int ret = kvmx_parse_uint(buf, count, &v);
+
+	if (ret)
+		return ret;
+	if (v > CMD_MAX_HOLD_MS)
+		return -ERANGE;
+	/* For VMs attached from now on. */
+	WRITE_ONCE(cmd_hold_ms, v);
+	return count;
+}
+
 static ssize_t metadata_bytes_show(struct kobject *kobj,
 				   struct kobj_attribute *attr, char *buf)
 {
@@ -479,6 +547,7 @@ static ssize_t tracked_pages_show(struct kobject *kobj,
 
 static struct kobj_attribute cmd_attr_classifier = __ATTR_RW(classifier);
 static struct kobj_attribute cmd_attr_unique = __ATTR_RW(unique_filter);
+static struct kobj_attribute cmd_attr_hold = __ATTR_RW(attach_hold_ms);
 static struct kobj_attribute cmd_attr_meta = __ATTR_RO(metadata_bytes);
 static struct kobj_attribute cmd_attr_tracked_total = __ATTR_RO(tracked_pages);
 
@@ -488,6 +557,7 @@ static struct attribute *cmd_attrs[] = {
 	&cmd_attr_subblocks.attr,
 	&cmd_attr_history.attr,
 	&cmd_attr_unique.attr,
+	&cmd_attr_hold.attr,
 	&cmd_attr_meta.attr,
 	&cmd_attr_tracked_total.attr,
 	NULL,

@@ -95,6 +95,8 @@ u64 kvmx_vm_memory_bytes(struct kvmx_vm *vm);
  */
 #define KVMX_ADVICE_TIMEOUT_MS	5000
 struct kvmx_advice;
+/* kvmxd holds the advice channel now (it also applies per-VM policy). */
+bool kvmx_advice_daemon_connected(void);
 struct kvmx_advice *kvmx_vm_advise_start(struct kvmx_vm *vm, unsigned long hva,
 					 u64 len, int advice);
 long kvmx_advice_result(const struct kvmx_advice *adv);

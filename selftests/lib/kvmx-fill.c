@@ -642,6 +642,7 @@ static void usage(FILE *f)
 	      "            [--thp|--nothp] [--rewrite-rate PAGES_PER_SEC]\n"
 	      "            [--rewrite-frac PCT] [--subpage K] [--duration SEC]\n"
 	      "            [--ready-file PATH] [--status-file PATH] [--reseed N]\n"
+	      "            [--name guest=NAME] (ignored: a QEMU-like -name for kvmxd)\n"
 	      "  kvmx-fill file PATH --size SIZE --pattern P [--seed N]\n"
 	      "  kvmx-fill verify-file PATH --size SIZE --pattern P [--seed N]\n"
 	      "  kvmx-fill selftest\n"
@@ -665,12 +666,14 @@ static uint64_t parse_num(const char *val, const char *opt, uint64_t lo,
 
 enum {
 	O_SIZE, O_PATTERN, O_SEED, O_RATE, O_FRAC, O_SUBPAGE, O_DURATION,
-	O_RESEED, O_READY, O_STATUS, O_MERGEABLE, O_KVM, O_THP, O_NOTHP, O_COUNT
+	O_RESEED, O_READY, O_STATUS, O_NAME, O_MERGEABLE, O_KVM, O_THP, O_NOTHP,
+	O_COUNT
 };
 
 static const char *const opt_names[O_COUNT] = {
 	"size", "pattern", "seed", "rewrite-rate", "rewrite-frac", "subpage",
-	"duration", "reseed", "ready-file", "status-file", "mergeable", "kvm", "thp", "nothp",
+	"duration", "reseed", "ready-file", "status-file", "name", "mergeable",
+	"kvm", "thp", "nothp",
 };
 
 static void parse_opts(struct cfg *c, enum mode mode, int argc, char **argv)
